@@ -42,6 +42,8 @@ class StackConfig:
 
     ``schema_suffix`` None means: none on an embedded database (it is private),
     a random one on a given database (it may be shared with other runs).
+    ``gateway_module`` is run as ``python -m <module> --host H --port P --profile X
+    --seed S``; another module with the same CLI and admin API can stand in.
     ``base_env`` None means the children inherit this process's environment
     (PATH, virtualenv) minus any PAYBENCH_* variable, which the stack sets itself.
     """
@@ -54,6 +56,7 @@ class StackConfig:
     workers: int = 2
     db_pool_size: int = 10
     gateway_profile: str = "fast"
+    gateway_module: str = "gateway_sim"
     gateway_timeout_s: float = 10.0
     seed: int = 1
     merchants: int = 4
@@ -179,7 +182,7 @@ class Stack:
             port = free_port(HOST)
             self.supervisor.start(
                 "gateway_sim",
-                [sys.executable, "-m", "gateway_sim", "--host", HOST, "--port", str(port),
+                [sys.executable, "-m", cfg.gateway_module, "--host", HOST, "--port", str(port),
                  "--profile", cfg.gateway_profile, "--seed", str(cfg.seed)],
                 env=self._child_env(), cwd=REPO_ROOT, role="gateway_sim",
             )  # fmt: skip
