@@ -1,0 +1,159 @@
+"""Create, confirm, read, list and sync payments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from payments import gateways, sql
+from payments.api import ApiRequest, Context
+from payments.auth import authenticate
+from payments.effects import CacheGet, Flow, Query, Response, cache_value_body
+from payments.errors import Conflict, ValidationError
+from payments.flows import refunds
+from payments.flows.common import (
+    cache_payment,
+    load_payment,
+    new_attempt_id,
+    new_id,
+    payment_cache_key,
+    settle_attempt,
+    sync_attempt,
+)
+from payments.gateways.base import ChargeRequest
+from payments.idempotency import fingerprint, idempotent
+from payments.models import Merchant, Row, encode_json, payment_json
+from payments.validation import (
+    CreatePayment,
+    parse_json_object,
+    validate_create,
+    validate_empty,
+    validate_idempotency_key,
+    validate_object_id,
+)
+
+
+def create_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
+    """``POST /v1/payments``: create, and with ``"confirm": true`` charge at once."""
+    merchant = yield from authenticate(req.authorization, ctx.merchants)
+    key = validate_idempotency_key(req.idempotency_key)
+    data = validate_create(req.body, ctx.settings.currencies)
+    digest = fingerprint(req.method, req.path, parse_json_object(req.body))
+    return (yield from idempotent(merchant.id, key, digest, _create(ctx, merchant, data)))
+
+
+def _create(ctx: Context, merchant: Merchant, data: CreatePayment) -> Flow[Response]:
+    row = yield Query(
+        sql.INSERT_PAYMENT,
+        (
+            new_id("pay"),
+            merchant.id,
+            data.order_id,
+            data.amount,
+            data.currency,
+            data.gateway.value,
+            data.payment_method,
+            data.description,
+            data.customer_id,
+            json.dumps(dict(data.metadata)),
+        ),
+    )
+    if row is None:
+        raise Conflict(
+            f"a payment for order_id {data.order_id} already exists", code="duplicate_order_id"
+        )
+    if data.confirm:
+        row = yield from _charge(merchant, row)
+    body = yield from cache_payment(ctx, row)
+    return Response(201, body)
+
+
+def _charge(merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
+    """created -> processing, call the gateway outside any transaction, settle."""
+    attempt_id = new_attempt_id()
+    started = yield Query(sql.BEGIN_ATTEMPT, (payment["id"], merchant.id, attempt_id))
+    if started is None:
+        current = yield from load_payment(merchant.id, payment["id"])
+        raise Conflict(
+            f"payment is {current['status']} and cannot be confirmed", code="invalid_state"
+        )
+    outcome = yield from gateways.charge_flow(
+        merchant.credentials(payment["gateway"]),
+        ChargeRequest(
+            attempt_id=attempt_id,
+            amount=payment["amount"],
+            currency=payment["currency"],
+            payment_method=payment["payment_method"],
+            customer_id=payment["customer_id"] or "guest",
+        ),
+    )
+    return (yield from settle_attempt(merchant.id, payment["id"], attempt_id, outcome))
+
+
+def confirm_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
+    """``POST /v1/payments/{id}/confirm``.
+
+    Confirming a payment whose attempt is unsettled asks the gateway first
+    (Juspay's rule against double charges) instead of charging again.
+    """
+    merchant = yield from authenticate(req.authorization, ctx.merchants)
+    key = validate_idempotency_key(req.idempotency_key)
+    validate_empty(req.body)
+    payment_id = validate_object_id(req.params["payment_id"], "pay_")
+    digest = fingerprint(req.method, req.path, {})
+    return (yield from idempotent(merchant.id, key, digest, _confirm(ctx, merchant, payment_id)))
+
+
+def _confirm(ctx: Context, merchant: Merchant, payment_id: str) -> Flow[Response]:
+    row = yield from load_payment(merchant.id, payment_id)
+    if row["status"] == "created":
+        row = yield from _charge(merchant, row)
+    elif row["status"] == "processing":
+        row = yield from sync_attempt(ctx, merchant, row)
+    else:
+        raise Conflict(f"payment is {row['status']} and cannot be confirmed",
+                       code="invalid_state")
+    body = yield from cache_payment(ctx, row)
+    return Response(200, body)
+
+
+def get_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
+    """``GET /v1/payments/{id}``, read through the cache."""
+    merchant = yield from authenticate(req.authorization, ctx.merchants)
+    payment_id = validate_object_id(req.params["payment_id"], "pay_")
+    cached = yield CacheGet(payment_cache_key(merchant.id, payment_id))
+    if cached is not None:
+        return Response(200, cache_value_body(cached))
+    row = yield from load_payment(merchant.id, payment_id)
+    body = yield from cache_payment(ctx, row)
+    return Response(200, body)
+
+
+def list_payments(ctx: Context, req: ApiRequest) -> Flow[Response]:
+    """``GET /v1/payments?order_id=``: the merchant's payment for an order id."""
+    merchant = yield from authenticate(req.authorization, ctx.merchants)
+    order_id = req.query.get("order_id")
+    if not order_id:
+        raise ValidationError("query parameter order_id is required", field="order_id")
+    row = yield Query(sql.GET_PAYMENT_BY_ORDER, (merchant.id, order_id))
+    data = [payment_json(row)] if row is not None else []
+    return Response(200, encode_json({"object": "list", "data": data}))
+
+
+def sync_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
+    """``POST /v1/payments/{id}/sync``: settle from the gateway's status API."""
+    merchant = yield from authenticate(req.authorization, ctx.merchants)
+    key = validate_idempotency_key(req.idempotency_key)
+    validate_empty(req.body)
+    payment_id = validate_object_id(req.params["payment_id"], "pay_")
+    digest = fingerprint(req.method, req.path, {})
+    return (yield from idempotent(merchant.id, key, digest, _sync(ctx, merchant, payment_id)))
+
+
+def _sync(ctx: Context, merchant: Merchant, payment_id: str) -> Flow[Response]:
+    row = yield from load_payment(merchant.id, payment_id)
+    row = yield from sync_attempt(ctx, merchant, row)
+    if (yield from refunds.sync_refunds_of(ctx, merchant, row["id"])):
+        row = yield from load_payment(merchant.id, payment_id)
+    body = yield from cache_payment(ctx, row)
+    return Response(200, body)
