@@ -1,0 +1,101 @@
+"""The simulator's live state and the behaviour shared by both gateway APIs.
+
+``SimState`` is stored on the app under a typed key; handlers reach it with
+``request.app[STATE]``. It owns the seeded random streams, the latency models,
+the merchants, orders, ledger and webhook dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from gateway_sim.config import Profile
+from gateway_sim.hooks import EntryFault, call_fault
+from gateway_sim.latency import LatencyModel, build_models
+from gateway_sim.ledger import Ledger
+from gateway_sim.state import Orders, Registry
+from gateway_sim.webhooks import Dispatcher, Notification
+
+
+class SimState:
+    def __init__(self, profile: Profile, seed: int) -> None:
+        self.seed = seed
+        self.registry = Registry()
+        self.orders = Orders()
+        self.ledger = Ledger()
+        self.dispatcher = Dispatcher()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.requests = 0
+        self.profile = profile
+        self.rng = random.Random(seed)
+        self.latency: dict[str, LatencyModel] = build_models(profile.latency, seed)
+        self._instant = all(m.spec.p50_ms <= 0 for m in self.latency.values())
+
+    def set_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self.latency = build_models(profile.latency, self.seed)
+        self._instant = all(m.spec.p50_ms <= 0 for m in self.latency.values())
+
+    async def reset(self) -> None:
+        """Forget orders, ledger and deliveries; keep merchants and the profile."""
+        await self.cancel_tasks()
+        await self.dispatcher.cancel_all()
+        self.dispatcher.clear_log()
+        self.orders.clear()
+        self.ledger.clear()
+        self.requests = 0
+        self.rng = random.Random(self.seed)
+        self.latency = build_models(self.profile.latency, self.seed)
+
+    async def cancel_tasks(self) -> None:
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.tasks.clear()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def notify(self, note: Notification, delay: float = 0.0) -> None:
+        """Send a webhook, sometimes twice (profile's duplicate rate)."""
+        settings = self.profile.webhook
+        self.dispatcher.spawn_later(delay, note, settings)
+        if settings.duplicate_rate and self.rng.random() < settings.duplicate_rate:
+            self.dispatcher.spawn_later(delay + 0.05, note, settings)
+
+    async def delay(self, kind: str) -> None:
+        """Sleep the modelled latency for ``kind``, plus a rare stall."""
+        self.requests += 1
+        stall = self.profile.faults.stall
+        if stall and self.rng.random() < stall:
+            await asyncio.sleep(self.profile.stall_s)
+        if self._instant:
+            return
+        seconds = self.latency[kind].draw()
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def call_fault(self) -> EntryFault:
+        return call_fault(self.profile.faults, self.rng)
+
+    async def stall(self) -> None:
+        await asyncio.sleep(self.profile.stall_s)
+
+
+def reset_connection(request: web.Request) -> None:
+    """Drop the connection without a reply: the client sees a reset."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+STATE = web.AppKey("state", SimState)
