@@ -1,0 +1,38 @@
+"""Errors raised by the report package.
+
+Hierarchy::
+
+    ReportError                  base of everything below
+    +-- RunDirError              a run directory is missing, unreadable or corrupt
+    +-- GateSpecError            a gate or SLO specification cannot be parsed
+                                 (also a ValueError, so callers may catch either)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ReportError(Exception):
+    """Base class of every error raised by ``reports``."""
+
+
+class RunDirError(ReportError):
+    """A run directory cannot be used: missing, not a directory, or a corrupt file.
+
+    ``path`` names the directory or file at fault so the CLI can print it.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class GateSpecError(ReportError, ValueError):
+    """A gate specification such as ``p99:10%`` or ``p99<500ms`` is malformed."""
+
+    def __init__(self, spec: str, reason: str) -> None:
+        super().__init__(f"bad gate {spec!r}: {reason}")
+        self.spec = spec
+        self.reason = reason

@@ -1,0 +1,330 @@
+"""Figures of a report, drawn with matplotlib's object API on the Agg canvas.
+
+Each ``fig_*`` function takes the results document (and, for the two figures that
+need raw data, the loaded run) and returns a ``Figure`` or None when the run has no
+data for it. ``render_figures`` writes them as PNG files. No pyplot: figures are never
+registered globally, so rendering is safe in tests, notebooks and servers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hdrh.histogram import HdrHistogram
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter
+
+from reports import stats
+from reports.load import RunData
+
+DPI = 100
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A written figure: its file name under ``figures/``, title and caption."""
+
+    name: str
+    title: str
+    caption: str
+    path: Path
+
+
+def _colors(results: dict[str, Any]) -> dict[str, str]:
+    return {name: COLORS[i % len(COLORS)] for i, name in enumerate(results["targets"])}
+
+
+def _fig(width: float = 8.0, height: float = 4.5) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # Agg explicitly: no display, no pyplot state
+    return fig
+
+
+def _plain_log_y(ax: Axes) -> None:
+    """Log y axis labelled 20, 50, 100 rather than 2x10^1."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
+def fig_throughput(results: dict[str, Any]) -> Figure | None:
+    """Median throughput per target with its interval, every trial as a dot."""
+    targets = results["targets"]
+    if not targets:
+        return None
+    colors = _colors(results)
+    fig = _fig()
+    ax = fig.add_subplot()
+    for i, (name, info) in enumerate(targets.items()):
+        s = info["summary"]["throughput_rps"]
+        if s["median"] is not None:
+            err = [[s["median"] - s["low"]], [s["high"] - s["median"]]]
+            ax.bar(i, s["median"], color=colors[name], alpha=0.6, width=0.6,
+                   label=f"{name} median ({s['confidence']:.0%} interval)")
+            ax.errorbar(i, s["median"], yerr=err, color="black", capsize=6, lw=1.5)
+        for trial in results["trials"]:
+            if trial["target"] != name or trial["throughput_rps"] is None:
+                continue
+            marker = "o" if trial["valid"] else "x"
+            ax.scatter(i + 0.18, trial["throughput_rps"], color="black" if trial["valid"] else
+                       "red", marker=marker, zorder=3, s=22)
+    ax.scatter([], [], color="black", marker="o", s=22, label="valid trial")
+    ax.scatter([], [], color="red", marker="x", s=22, label="invalid trial")
+    ax.set_xticks(range(len(targets)), list(targets))
+    ax.set_ylabel("throughput (requests/s)")
+    ax.set_xlabel("target")
+    ax.set_title("Throughput per target (median over valid trials)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _merged_spectrum(run: RunData, results: dict[str, Any], target: str) -> tuple[Any, Any]:
+    used = set(results["targets"][target]["summary_trials"])
+    trials = [t for t in run.trials if t.dir_name in used]
+    if trials and all(t.hdr is not None for t in trials):
+        merged = HdrHistogram(1, 60_000_000, 3)
+        for t in trials:
+            merged.add(t.hdr)
+        return stats.hdr_spectrum(merged)
+    lat = np.concatenate([t.measured["latency_ms"].to_numpy(dtype=np.float64) for t in trials]) \
+        if trials else np.empty(0)
+    return stats.raw_spectrum(lat)
+
+
+def fig_spectrum(run: RunData, results: dict[str, Any]) -> Figure | None:
+    """Latency by percentile (HDR style): x is 1/(1-q) on a log axis."""
+    colors = _colors(results)
+    fig = _fig()
+    ax = fig.add_subplot()
+    drawn = False
+    top = 10.0
+    for name in results["targets"]:
+        q, values = _merged_spectrum(run, results, name)
+        if len(q) == 0:
+            continue
+        x = 1.0 / (1.0 - q)
+        top = max(top, float(x[-1]))
+        ax.plot(x, values, color=colors[name], lw=2, label=name)
+        drawn = True
+    if not drawn:
+        return None
+    ticks = [t for t in (1, 2, 10, 100, 1000, 10_000, 100_000, 1_000_000) if t <= top * 1.01]
+    ax.set_xscale("log")
+    _plain_log_y(ax)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _pos: f"{(1 - 1 / x) * 100:.{max(0, round(math.log10(x)) - 2)}f}%"))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+    p99 = results["slo"]["p99_ms"]
+    ax.axhline(p99, color="grey", ls=":", lw=1, label=f"SLO p99 {p99:g} ms")
+    ax.set_xlabel("percentile (log scale of 1/(1-q))")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_title("Latency percentile spectrum (valid trials merged)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _binned(t: np.ndarray[Any, Any], lat: np.ndarray[Any, Any], origin: float,
+            width: float) -> pd.DataFrame:
+    bins = np.floor((t - origin) / width).astype(np.int64)
+    frame = pd.DataFrame({"bin": bins, "lat": lat})
+    grouped = frame.groupby("bin")["lat"]
+    out = pd.DataFrame({"p50": grouped.quantile(0.5), "p99": grouped.quantile(0.99)})
+    out.index = out.index.astype(np.float64) * width + width / 2
+    return out
+
+
+def fig_latency_over_time(run: RunData, results: dict[str, Any]) -> Figure | None:
+    """p50 and p99 per time bin for every trial, one panel per target; warm-up shaded."""
+    names = list(results["targets"])
+    if not names or not run.trials:
+        return None
+    by_name = {t["trial"]: t for t in results["trials"]}
+    fig = _fig(8.0, 2.6 * len(names) + 0.6)
+    axes = fig.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
+    for ax, name in zip(axes, names, strict=True):
+        trials = [t for t in run.trials if t.target == name and len(t.samples)]
+        for k, trial in enumerate(trials):
+            info = by_name[trial.dir_name]
+            started = info.get("started_at")
+            t = trial.samples["t"].to_numpy(dtype=np.float64)
+            origin = float(started) if isinstance(started, int | float) else float(t.min())
+            span = float(t.max() - origin) if t.size else 0.0
+            width = max(1.0, span / 60.0)
+            binned = _binned(t, trial.samples["latency_ms"].to_numpy(dtype=np.float64), origin,
+                             width)
+            color = COLORS[k % len(COLORS)]
+            style = "-" if info["valid"] else "--"
+            label = trial.dir_name + ("" if info["valid"] else " (invalid)")
+            ax.plot(binned.index, binned["p99"], color=color, ls=style, lw=1.4,
+                    label=f"{label} p99")
+            ax.plot(binned.index, binned["p50"], color=color, ls=style, lw=0.8, alpha=0.6)
+            warm = trial.meta.get("warmup_s")
+            if k == 0 and isinstance(warm, int | float) and warm > 0:
+                ax.axvspan(0, float(warm), color="grey", alpha=0.15, label="warm-up (excluded)")
+        _plain_log_y(ax)
+        ax.set_ylabel("latency (ms)")
+        ax.set_title(f"{name}: p99 (thick) and p50 (thin) per time bin", fontsize=10)
+        ax.grid(alpha=0.3)
+        if trials:
+            ax.legend(fontsize=7, ncol=2, loc="upper right")
+    axes[-1].set_xlabel("time since trial start (s)")
+    return fig
+
+
+def fig_errors(results: dict[str, Any]) -> Figure | None:
+    """Error ratio of every trial, grouped by target."""
+    trials = [t for t in results["trials"] if t["error_ratio"] is not None]
+    if not trials:
+        return None
+    colors = _colors(results)
+    fig = _fig()
+    ax = fig.add_subplot()
+    labels = [t["trial"] for t in trials]
+    values = [t["error_ratio"] * 100.0 for t in trials]
+    bars = ax.bar(range(len(trials)), values, color=[colors[t["target"]] for t in trials])
+    for bar, trial in zip(bars, trials, strict=True):
+        if not trial["valid"]:
+            bar.set_hatch("//")
+            bar.set_alpha(0.5)
+    slo = results["slo"]["error_ratio"] * 100.0
+    ax.axhline(slo, color="grey", ls=":", lw=1, label=f"SLO {slo:g}%")
+    ax.set_xticks(range(len(trials)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("error ratio (% of measured requests)")
+    ax.set_xlabel("trial (hatched = invalid)")
+    ax.set_title("Errors per trial")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def fig_cpu(results: dict[str, Any]) -> Figure | None:
+    """CPU seconds per 1,000 requests by process role (median over valid trials), stacked."""
+    per_target: dict[str, dict[str, float]] = {}
+    for name, info in results["targets"].items():
+        used = [t for t in results["trials"] if t["trial"] in set(info["summary_trials"])]
+        roles: dict[str, list[float]] = {}
+        for t in used:
+            if t["requests"]:
+                for role, sec in t["cpu_s_by_role"].items():
+                    roles.setdefault(role, []).append(sec * 1000.0 / t["requests"])
+        if roles:
+            per_target[name] = {r: float(np.median(v)) for r, v in roles.items()}
+    if not per_target:
+        return None
+    all_roles = sorted({r for roles in per_target.values() for r in roles})
+    fig = _fig()
+    ax = fig.add_subplot()
+    names = list(per_target)
+    bottom = np.zeros(len(names))
+    for i, role in enumerate(all_roles):
+        vals = np.array([per_target[n].get(role, 0.0) for n in names])
+        ax.bar(names, vals, bottom=bottom, label=role, color=COLORS[i % len(COLORS)]
+               if i < len(COLORS) else None, width=0.5)
+        bottom += vals
+    ax.set_ylabel("CPU seconds per 1,000 requests")
+    ax.set_xlabel("target under load")
+    ax.set_title("CPU cost per 1,000 requests, by process role")
+    ax.legend(fontsize=8, title="role", title_fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def fig_capacity(results: dict[str, Any]) -> Figure | None:
+    """Throughput and p99 against offered load per target, knee and SLO marked."""
+    caps = results.get("capacity")
+    if not caps:
+        return None
+    colors = _colors(results)
+    fig = _fig(8.0, 6.5)
+    ax_t, ax_p = fig.subplots(2, 1, sharex=True)
+    unit = next(iter(caps.values()))["offered_unit"]
+    for name, cap in caps.items():
+        x = [s["offered"] if s["offered"] is not None else s["step"] for s in cap["steps"]]
+        ax_t.plot(x, [s["achieved_rps"] for s in cap["steps"]], "o-", color=colors[name],
+                  label=name)
+        ax_p.plot(x, [s["p99_ms"] for s in cap["steps"]], "o-", color=colors[name], label=name)
+        if cap["knee_offered"] is not None:
+            for ax in (ax_t, ax_p):
+                ax.axvline(cap["knee_offered"], color=colors[name], ls="--", lw=1)
+            ax_t.annotate(f"knee ({name})", (cap["knee_offered"], 0), xytext=(4, 4),
+                          textcoords="offset points", fontsize=8, color=colors[name])
+    if unit == "req/s":
+        lim = max(s["offered"] or 0 for c in caps.values() for s in c["steps"])
+        ax_t.plot([0, lim], [0, lim], color="grey", ls=":", lw=1, label="achieved = offered")
+    ax_p.axhline(results["slo"]["p99_ms"], color="red", ls=":", lw=1,
+                 label=f"SLO p99 {results['slo']['p99_ms']:g} ms")
+    ax_t.set_ylabel("achieved throughput (requests/s)")
+    ax_p.set_ylabel("p99 latency (ms, log scale)")
+    _plain_log_y(ax_p)
+    ax_p.set_xlabel(f"offered load ({unit})")
+    ax_t.set_title("Capacity: throughput and p99 vs offered load (dashed = knee)")
+    for ax in (ax_t, ax_p):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def fig_gateway_sweep(results: dict[str, Any]) -> Figure | None:
+    """Throughput speedup of the candidate over the baseline against gateway latency."""
+    gw = results.get("gateway_sweep")
+    if not gw:
+        return None
+    pts = gw["points"]
+    x = np.array([p["gateway_latency_ms"] for p in pts], dtype=np.float64)
+    y = np.array([p["speedup"] if p["speedup"] is not None else np.nan for p in pts])
+    lo = np.array([p["low"] if p["low"] is not None else np.nan for p in pts])
+    hi = np.array([p["high"] if p["high"] is not None else np.nan for p in pts])
+    fig = _fig()
+    ax = fig.add_subplot()
+    ax.plot(x, y, "o-", color=COLORS[0], label=f"{gw['candidate']} / {gw['baseline']}")
+    ax.fill_between(x, lo, hi, color=COLORS[0], alpha=0.2, label="95% bootstrap interval")
+    ax.axhline(1.0, color="grey", ls=":", lw=1, label="no speedup")
+    ax.set_xlabel("added gateway latency (ms)")
+    ax.set_ylabel("throughput speedup (x)")
+    ax.set_title("Speedup vs gateway latency")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def render_figures(run: RunData, results: dict[str, Any], out_dir: Path) -> list[FigureFile]:
+    """Write every applicable figure as ``out_dir/<name>.png``; return them in report order."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plan: list[tuple[str, str, str, Figure | None]] = [
+        ("throughput", "Throughput", "Bars: median over valid trials with its order-statistic "
+         "interval; dots: individual trials (x = invalid, excluded).", fig_throughput(results)),
+        ("latency_spectrum", "Latency spectrum", "Latency at each percentile from the HDR "
+         "histograms of the valid trials; the right end is the tail.",
+         fig_spectrum(run, results)),
+        ("latency_over_time", "Latency over time", "Per-trial p50/p99 in time bins, raw "
+         "samples including the shaded warm-up, which statistics exclude.",
+         fig_latency_over_time(run, results)),
+        ("errors", "Errors", "Share of measured requests that failed, per trial.",
+         fig_errors(results)),
+        ("cpu", "CPU per 1,000 requests", "CPU seconds of each process role during the "
+         "measured window, per 1,000 requests.", fig_cpu(results)),
+        ("capacity", "Capacity", "Sweep steps: achieved throughput and p99 against offered "
+         "load; dashed lines mark each target's knee.", fig_capacity(results)),
+        ("gateway_sweep", "Speedup vs gateway latency", "Throughput ratio at each added "
+         "gateway latency, with its bootstrap interval.", fig_gateway_sweep(results)),
+    ]
+    written: list[FigureFile] = []
+    for name, title, caption, fig in plan:
+        if fig is None:
+            continue
+        path = out_dir / f"{name}.png"
+        fig.savefig(path, dpi=DPI)
+        written.append(FigureFile(name, title, caption, path))
+    return written

@@ -1,0 +1,197 @@
+"""Pass/fail gates: SLO gates on one run and regression gates between two runs.
+
+SLO gates read like k6 thresholds: ``p99<500ms,errors<1%,throughput>=100``.
+Regression gates read like pytest-benchmark's ``--benchmark-compare-fail``:
+``p99:10%,throughput:5%`` trips when p99 grew by more than 10 % or throughput fell by
+more than 5 % (the direction that counts as worse is known per metric).
+Both are evaluated on the median across valid trials of each target. The CLI turns a
+tripped gate into exit code 1 (see ``reports.cli_commands``).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reports.errors import GateSpecError
+
+# Gate name -> (results key, higher is better)
+METRICS: dict[str, tuple[str, bool]] = {
+    "throughput": ("throughput_rps", True),
+    "rps": ("throughput_rps", True),
+    "goodput": ("goodput_rps", True),
+    "p50": ("p50_ms", False),
+    "p90": ("p90_ms", False),
+    "p95": ("p95_ms", False),
+    "p99": ("p99_ms", False),
+    "p999": ("p999_ms", False),
+    "p99.9": ("p999_ms", False),
+    "max": ("max_ms", False),
+    "mean": ("mean_ms", False),
+    "errors": ("error_ratio", False),
+    "error_ratio": ("error_ratio", False),
+    "cpu": ("cpu_per_1k_target", False),
+}
+LATENCY_KEYS = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"}
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+}
+_SLO_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*"
+                     r"(ms|s|us|%|rps|/s)?\s*$")
+_REG_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*([0-9]*\.?[0-9]+)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class SloGate:
+    """``metric op threshold`` in results units (ms for latency, ratio for errors)."""
+
+    spec: str
+    metric: str  # results key, e.g. "p99_ms"
+    op: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class RegressionGate:
+    """Trip when ``metric`` gets worse by more than ``max_change`` (a fraction)."""
+
+    spec: str
+    metric: str
+    max_change: float
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Outcome of one gate on one target."""
+
+    spec: str
+    target: str
+    value: float
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        value = self.value if math.isfinite(self.value) else None
+        return {"spec": self.spec, "target": self.target, "value": value,
+                "passed": self.passed, "detail": self.detail}
+
+
+def _split(spec: str) -> list[str]:
+    parts = [p.strip() for p in spec.split(",")]
+    if not spec.strip() or any(not p for p in parts):
+        raise GateSpecError(spec, "empty gate; expected e.g. 'p99<500ms,errors<1%'")
+    return parts
+
+
+def _metric(spec: str, name: str) -> tuple[str, bool]:
+    found = METRICS.get(name.lower())
+    if found is None:
+        raise GateSpecError(spec, f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
+    return found
+
+
+def parse_slo(spec: str) -> list[SloGate]:
+    """Parse ``p99<500ms,errors<1%`` into SLO gates; raise ``GateSpecError`` (a ValueError)."""
+    gates: list[SloGate] = []
+    for part in _split(spec):
+        match = _SLO_RE.match(part)
+        if not match:
+            raise GateSpecError(part, "expected METRIC<VALUE[unit], e.g. 'p99<500ms' or "
+                                "'errors<1%'")
+        name, op, raw, unit = match.groups()
+        key, _ = _metric(part, name)
+        value = float(raw)
+        if key in LATENCY_KEYS:
+            if unit in (None, "ms"):
+                pass
+            elif unit == "s":
+                value *= 1000.0
+            elif unit == "us":
+                value /= 1000.0
+            else:
+                raise GateSpecError(part, f"latency needs ms, s or us, not {unit!r}")
+        elif key == "error_ratio":
+            if unit == "%":
+                value /= 100.0
+            elif unit is not None:
+                raise GateSpecError(part, f"errors need % or a ratio, not {unit!r}")
+            elif value > 1.0:
+                raise GateSpecError(part, "an error ratio above 1; did you mean a percentage?")
+        elif key in ("throughput_rps", "goodput_rps"):
+            if unit not in (None, "rps", "/s"):
+                raise GateSpecError(part, f"throughput needs rps, not {unit!r}")
+        elif unit is not None:
+            raise GateSpecError(part, f"{name} takes no unit")
+        gates.append(SloGate(part, key, op, value))
+    return gates
+
+
+def parse_regression(spec: str) -> list[RegressionGate]:
+    """Parse ``p99:10%,throughput:5%`` into regression gates; raise ``GateSpecError``."""
+    gates: list[RegressionGate] = []
+    for part in _split(spec):
+        match = _REG_RE.match(part)
+        if not match:
+            raise GateSpecError(part, "expected METRIC:PERCENT%, e.g. 'p99:10%'")
+        name, raw = match.groups()
+        key, higher = _metric(part, name)
+        gates.append(RegressionGate(part, key, float(raw) / 100.0, higher))
+    return gates
+
+
+def slo_limits(gates: list[SloGate]) -> tuple[float | None, float | None]:
+    """The p99 (ms) and error-ratio limits among ``gates``, used by the knee finder."""
+    p99 = next((g.threshold for g in gates if g.metric == "p99_ms" and g.op in ("<", "<=")), None)
+    err = next((g.threshold for g in gates if g.metric == "error_ratio" and g.op in ("<", "<=")),
+               None)
+    return p99, err
+
+
+def evaluate_slo(results: dict[str, Any], gates: list[SloGate]) -> list[GateResult]:
+    """Check each gate against each target's median (valid trials) in ``results``.
+
+    A target without a value for the metric fails the gate: no evidence is not a pass.
+    """
+    out: list[GateResult] = []
+    for target, info in results.get("targets", {}).items():
+        summary = info.get("summary", {})
+        for gate in gates:
+            raw = summary.get(gate.metric, {}).get("median")
+            value = float(raw) if isinstance(raw, int | float) else math.nan
+            if not math.isfinite(value):
+                out.append(GateResult(gate.spec, target, value, False, "no valid trials"))
+                continue
+            passed = OPERATORS[gate.op](value, gate.threshold)
+            out.append(GateResult(gate.spec, target, value, passed,
+                                  f"{gate.metric} = {value:.4g} ({'ok' if passed else 'FAILED'})"))
+    return out
+
+
+def evaluate_regression(changes: dict[str, dict[str, Any]],
+                        gates: list[RegressionGate]) -> list[GateResult]:
+    """Check regression gates on ``compare_runs`` output (``changes[target][metric]``).
+
+    A gate trips on the median change alone, as pytest-benchmark's does; the
+    significance shown beside it tells the reader how much to trust it.
+    """
+    out: list[GateResult] = []
+    for target, metrics in changes.items():
+        for gate in gates:
+            change = metrics.get(gate.metric, {}).get("change")
+            value = float(change) if isinstance(change, int | float) else math.nan
+            if not math.isfinite(value):
+                out.append(GateResult(gate.spec, target, value, False, "metric missing in a run"))
+                continue
+            worse = -value if gate.higher_is_better else value
+            passed = worse <= gate.max_change
+            direction = "worse" if worse > 0 else "better"
+            out.append(GateResult(gate.spec, target, value, passed,
+                                  f"{gate.metric} {abs(value):.1%} {direction} "
+                                  f"(limit {gate.max_change:.0%})"))
+    return out

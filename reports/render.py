@@ -1,0 +1,172 @@
+"""Render a run directory into results.json, report.html, report.md and figures/*.png.
+
+``render_run`` is what ``paybench report RUN_DIR`` calls (through
+``reports.cli_commands.report_command``). The HTML is self-contained: inline CSS and
+figures embedded as base64 data URIs, so it survives being mailed or attached to a
+review; the Markdown links ``figures/*.png`` beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from reports import format as fmt
+from reports.analysis import Slo, analyse_run, slo_from_config
+from reports.figures import render_figures
+from reports.gates import evaluate_slo, parse_slo, slo_limits
+from reports.load import RunData, load_run
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """Paths written by ``render_run`` and the results document they show."""
+
+    run_dir: Path
+    results: dict[str, Any]
+    results_path: Path
+    html_path: Path
+    md_path: Path
+    figures: tuple[Path, ...]
+
+    @property
+    def verdict(self) -> str:
+        """The one-sentence verdict."""
+        return str(self.results["verdict"]["text"])
+
+    @property
+    def gates_passed(self) -> bool:
+        """False when any SLO gate given to ``render_run`` failed."""
+        return bool(self.results.get("gates_passed", True))
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types only: numpy scalars unwrapped, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+        trim_blocks=False,
+        lstrip_blocks=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=fmt.num, pct=fmt.pct, interval=fmt.interval, ratio=fmt.ratio,
+                       flatten=fmt.flatten)
+    return env
+
+
+def resolve_slo(run: RunData, slo: Slo | str | None) -> tuple[Slo, str | None]:
+    """The SLO for the capacity search plus the gate spec to evaluate (if one was given).
+
+    A spec string such as ``p99<500ms,errors<1%`` both sets the knee's limits and becomes
+    gates; limits it does not mention fall back to config.json's ``slo`` or the defaults.
+    """
+    base = slo_from_config(run.config)
+    if slo is None:
+        return base, None
+    if isinstance(slo, Slo):
+        return slo, None
+    gates = parse_slo(slo)
+    p99, err = slo_limits(gates)
+    return Slo(p99 if p99 is not None else base.p99_ms,
+               err if err is not None else base.error_ratio), slo
+
+
+def build_results(run: RunData, slo: Slo | str | None = None) -> dict[str, Any]:
+    """The results document for a loaded run, with SLO gates evaluated when given."""
+    resolved, spec = resolve_slo(run, slo)
+    results = analyse_run(run, resolved)
+    if spec is not None:
+        gate_results = evaluate_slo(results, parse_slo(spec))
+        results["gates"] = [g.as_dict() for g in gate_results]
+        results["gates_passed"] = all(g.passed for g in gate_results)
+    else:
+        results["gates"] = []
+        results["gates_passed"] = True
+    return results
+
+
+def _scope_note(results: dict[str, Any]) -> str:
+    scopes = {t["summary_scope"] for t in results["targets"].values()}
+    return "figures span all sweep steps" if "all sweep steps" in scopes else ""
+
+
+def render_run(run_dir: Path | str, *, slo: Slo | str | None = None) -> RenderedReport:
+    """Load ``run_dir`` and write results.json, report.html, report.md and figures/ into it.
+
+    Called by ``paybench report RUN_DIR [--slo SPEC]``. ``slo`` may be an ``Slo``, a gate
+    spec (``"p99<500ms,errors<1%"``, which is also evaluated as gates) or None (config.json's
+    ``slo`` or p99 <= 500 ms and errors <= 1 %). Raises ``RunDirError`` for an unusable
+    run directory and ``GateSpecError`` (a ValueError) for a malformed spec.
+    """
+    run = load_run(run_dir)
+    results = build_results(run, slo)
+    fig_dir = run.path / "figures"
+    figures = render_figures(run, results, fig_dir)
+    results["figures"] = [{"name": f.name, "title": f.title, "caption": f.caption,
+                           "file": f"figures/{f.path.name}"} for f in figures]
+    results = jsonable(results)
+
+    results_path = run.path / "results.json"
+    results_path.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n",
+                            encoding="utf-8")
+    env = _environment()
+    embedded = [{"name": f.name, "title": f.title, "caption": f.caption,
+                 "data": base64.b64encode(f.path.read_bytes()).decode("ascii")} for f in figures]
+    first = next(iter(results["targets"].values()), None)
+    coverage = fmt.pct(first["summary"]["throughput_rps"]["confidence"], 0) if first else "-"
+    context = {"r": results, "scope_note": _scope_note(results), "coverage": coverage}
+    html_path = run.path / "report.html"
+    html_path.write_text(env.get_template("report.html.j2").render(figures=embedded, **context),
+                         encoding="utf-8")
+    md_path = run.path / "report.md"
+    md_path.write_text(env.get_template("report.md.j2").render(figures=embedded, **context),
+                       encoding="utf-8")
+    return RenderedReport(run.path, results, results_path, html_path, md_path,
+                          tuple(f.path for f in figures))
+
+
+def summary_table(results: dict[str, Any]) -> str:
+    """A short plain-text table of ``results`` for the CLI to print after a run."""
+    header = ("target", "valid", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/1k")
+    rows: list[tuple[str, ...]] = [header]
+    for name, t in results.get("targets", {}).items():
+        s = t["summary"]
+        rows.append((
+            name, f"{t['valid_trials']}/{t['trials']}", fmt.interval(s["throughput_rps"]),
+            fmt.num(s["p50_ms"]["median"]), fmt.num(s["p99_ms"]["median"]),
+            fmt.pct(s["error_ratio"]["median"]), fmt.num(s["cpu_per_1k_target"]["median"]),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if not results.get("complete", True):
+        lines.append("INCOMPLETE RUN: " + "; ".join(results.get("incomplete_reasons", [])))
+    for gate in results.get("gates", []):
+        if not gate["passed"]:
+            lines.append(f"gate FAILED: {gate['spec']} on {gate['target']}: {gate['detail']}")
+    lines.append("verdict: " + str(results.get("verdict", {}).get("text", "-")))
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""The one-sentence verdict at the top of a report, with its interval.
+
+Rules: the closed model answers "how much more throughput", the open model (fixed
+offered rate, where both targets see the same throughput) answers "how much lower p99";
+a pure load sweep answers with max sustainable throughput at the SLO. A difference is
+called significant only when a Mann-Whitney U test at alpha 0.05 says so, and never
+with fewer trials than that test needs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from reports.stats import ALPHA
+
+
+def fmt_ratio(value: float) -> str:
+    """14.2 or 1.07: one decimal from 10x up, two below."""
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def _ci(low: float | None, high: float | None, confidence: float) -> str:
+    if low is None or high is None:
+        return "(no interval: fewer than 2 valid trials per target)"
+    return f"({confidence:.0%} CI {fmt_ratio(low)}-{fmt_ratio(high)}x)"
+
+
+def _significance(m: dict[str, Any]) -> tuple[str, bool]:
+    na, nb, p = m["n_candidate"], m["n_baseline"], m["p_value"]
+    counts = f"{na} vs {nb} valid trials"
+    if m["significance"] == "too few trials":
+        return (f", but the difference is not significant: {counts} are too few for a "
+                f"Mann-Whitney test at alpha {ALPHA:g}"), False
+    if not m["significant"]:
+        return f", but the difference is not significant (Mann-Whitney p={p:.2f}, {counts})", False
+    return f" (Mann-Whitney p={p:.3f}, {counts})", True
+
+
+def _capacity_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str, Any] | None:
+    caps = results.get("capacity") or {}
+    if base not in caps or cand not in caps:
+        return None
+    a, b = caps[cand]["max_sustainable_rps"], caps[base]["max_sustainable_rps"]
+    p99 = results["slo"]["p99_ms"]
+    if a is None or b is None or b == 0:
+        missing = base if b is None or b == 0 else cand
+        text = f"No capacity verdict: {missing} never met the SLO (p99 <= {p99:g} ms) in the sweep."
+        return {"text": text, "metric": "max_sustainable_rps", "ratio": None, "low": None,
+                "high": None, "p_value": None, "significant": False,
+                "significance": "no data"}
+    ratio = a / b
+    text = (f"{cand} sustains {fmt_ratio(ratio)}x {base}'s throughput at p99 <= {p99:g} ms "
+            f"({a:.1f} vs {b:.1f} req/s, max sustainable in one sweep; no interval).")
+    return {"text": text, "metric": "max_sustainable_rps", "ratio": ratio, "low": None,
+            "high": None, "p_value": None, "significant": False, "significance": "single sweep"}
+
+
+def verdict(results: dict[str, Any]) -> dict[str, Any]:
+    """The verdict dict stored in results.json: text plus the numbers it quotes."""
+    base, cand = results.get("baseline"), results.get("candidate")
+    targets: dict[str, Any] = results.get("targets", {})
+    out: dict[str, Any] = {"baseline": base, "candidate": cand}
+    if base is None or cand is None:
+        if not targets:
+            return out | {"text": "No verdict: the run has no trials.", "metric": None}
+        name, info = next(iter(targets.items()))
+        thr = info["summary"]["throughput_rps"]["median"]
+        p99 = info["summary"]["p99_ms"]["median"]
+        if thr is None:
+            return out | {"text": f"No verdict: {name} has no valid trials.", "metric": None}
+        text = (f"{name} sustains {thr:.1f} req/s at p99 {p99:.1f} ms (median of "
+                f"{info['valid_trials']} valid trials); there is no second target to compare.")
+        return out | {"text": text, "metric": "throughput_rps"}
+
+    for name in (cand, base):
+        if targets.get(name, {}).get("valid_trials", 0) == 0:
+            return out | {"text": f"No verdict: {name} has no valid trials.", "metric": None}
+    plain = any(t["valid"] and t.get("step") is None for t in results.get("trials", []))
+    if not plain:
+        cap = _capacity_verdict(results, base, cand)
+        if cap is not None:
+            return out | cap
+
+    comparison = next(c for c in results["comparisons"] if c["candidate"] == cand)
+    model = (results.get("fairness", {}).get("load") or {}).get("model")
+    metric = "p99_ms" if model == "open" else "throughput_rps"
+    m = comparison["metrics"][metric]
+    ratio, low, high = m["ratio"], m["low"], m["high"]
+    if ratio is None or not math.isfinite(ratio):
+        return out | {"text": f"No verdict: {metric} is missing for {base} or {cand}.",
+                      "metric": metric}
+    tail, significant = _significance(m)
+    if metric == "throughput_rps":
+        head = f"{cand} sustains {fmt_ratio(ratio)}x {_ci(low, high, m['confidence'])} " \
+               f"{base}'s throughput"
+    elif ratio >= 1:
+        head = (f"{cand}'s p99 latency is {fmt_ratio(ratio)}x lower "
+                f"{_ci(low, high, m['confidence'])} than {base}'s at the same offered load")
+    else:  # invert so the sentence reads naturally; the interval flips with it
+        inv_low = 1 / high if high else None
+        inv_high = 1 / low if low else None
+        head = (f"{cand}'s p99 latency is {fmt_ratio(1 / ratio)}x higher "
+                f"{_ci(inv_low, inv_high, m['confidence'])} than {base}'s at the same "
+                "offered load")
+    return out | {
+        "text": head + tail + ".",
+        "metric": metric,
+        "ratio": ratio,
+        "low": low,
+        "high": high,
+        "p_value": m["p_value"],
+        "significant": significant,
+        "significance": m["significance"],
+    }
