@@ -1,0 +1,192 @@
+"""The ``paybench`` command line.
+
+::
+
+    paybench run     [--quick] [--label L] [--targets legacy,engine] [--users N | --rate R] ...
+    paybench sweep   --sweep-users 10,20,40 | --sweep-rates 50,100,200 [--sweep-profiles ...]
+    paybench up      start the stack, print URLs and API keys, wait for Ctrl-C
+    paybench report  RUN_DIR            (re-)render a run's report
+    paybench compare A B [...]          compare runs, with a regression gate
+    paybench shadow  ...                shadow traffic (the ``shadow`` package)
+
+Exit codes: 0 success, 1 an SLO gate tripped or the run stopped early, 2 bad
+configuration (nothing was started), 130 interrupted by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from loadtests.config import DOCS, RunConfig, resolve
+from loadtests.errors import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# flag -> knob; every flag defaults to None so "not given" is distinguishable.
+FLAGS: dict[str, str] = {
+    "--label": "label", "--targets": "targets", "--scenario": "scenario",
+    "--users": "users", "--spawn-rate": "spawn_rate", "--rate": "rate",
+    "--duration": "duration_s", "--warmup": "warmup_s", "--trials": "trials",
+    "--order": "order", "--think-time": "think_time_s", "--processes": "processes",
+    "--workers": "workers", "--db-pool-size": "db_pool_size",
+    "--gateway-profile": "gateway_profile", "--gateway-timeout": "gateway_timeout_s",
+    "--reconcile-interval": "reconcile_interval_s", "--merchants": "merchants",
+    "--seed": "seed", "--database-url": "database_url", "--redis-url": "redis_url",
+    "--api-keys": "api_keys", "--out": "out", "--slo": "slo", "--locustfile": "locustfile",
+    "--open-late-ms": "open_late_ms", "--open-drop-after-ms": "open_drop_after_ms",
+    "--open-max-behind": "open_max_behind", "--stop-timeout": "stop_timeout_s",
+    "--sweep-users": "sweep_users", "--sweep-rates": "sweep_rates",
+    "--sweep-profiles": "sweep_profiles", "--step-duration": "step_duration_s",
+    "--step-warmup": "step_warmup_s",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 too; keep one message format
+        self.print_usage(sys.stderr)
+        print(f"paybench: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+
+
+def _add_load_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true",
+                        help="short preset: 1 trial per target, 3 s warm-up + 10 s, 8 users")
+    for flag, knob in FLAGS.items():
+        parser.add_argument(flag, dest=knob, default=None, metavar=knob.upper(),
+                            help=DOCS[knob])
+    parser.add_argument("--target-url", dest="target_url", action="append", default=None,
+                        metavar="NAME=URL", help="an already running target (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(prog="paybench", description="Benchmark and migration harness for "
+                     "payment services. Settings: flags > PAYBENCH_* env > paybench.toml.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_load_flags(sub.add_parser("run", help="interleaved trials of every target"))
+    _add_load_flags(sub.add_parser("sweep", help="stairs of users or rates; finds the knee"))
+    _add_load_flags(sub.add_parser("up", help="start the stack and wait for Ctrl-C"))
+    report = sub.add_parser("report", help="render a run directory's report", add_help=False)
+    report.add_argument("rest", nargs=argparse.REMAINDER)
+    compare = sub.add_parser("compare", help="compare runs", add_help=False)
+    compare.add_argument("rest", nargs=argparse.REMAINDER)
+    shadow = sub.add_parser("shadow", help="shadow traffic", add_help=False)
+    shadow.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, env: dict[str, str], cwd: Path) -> RunConfig:
+    """Resolve the run configuration from parsed flags, the environment and the cwd."""
+    cli: dict[str, object] = {knob: getattr(args, knob, None) for knob in FLAGS.values()}
+    if args.target_url:
+        cli["target_urls"] = ",".join(args.target_url)
+        if cli.get("targets") is None:
+            named = [u.partition("=")[0].strip() for u in args.target_url]
+            env_targets = env.get("PAYBENCH_TARGETS")
+            if not env_targets:
+                cli["targets"] = ",".join(named)
+    return resolve(cli, env=env, cwd=cwd, quick=bool(args.quick))
+
+
+def _install_sigterm() -> None:
+    # SIGTERM (a CI timeout, `kill`) stops a run like Ctrl-C: partial results are kept.
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``paybench`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command in ("report", "compare"):
+        cli_commands: Any = importlib.import_module("reports.cli_commands")
+        command = (cli_commands.report_command if args.command == "report"
+                   else cli_commands.compare_command)
+        return int(command(list(args.rest)))
+    if args.command == "shadow":
+        return _shadow(list(args.rest))
+    env = dict(os.environ)
+    try:
+        config = config_from_args(args, env, Path.cwd())
+        if args.command == "sweep" and not (config.sweep_users or config.sweep_rates):
+            raise ConfigError("sweep needs --sweep-users or --sweep-rates")
+    except ConfigError as exc:
+        print(f"paybench: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _install_sigterm()
+    if args.command == "up":
+        return _up(config, env)
+    return _run(config, args.command, argv, env)
+
+
+def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> int:
+    from loadtests.run import execute
+    from loadtests.trials import plan_run, plan_sweep
+
+    plans = plan_sweep(config) if kind == "sweep" else plan_run(config)
+    started = time.monotonic()
+    model = (f"open model, {config.rate:g}/s, cap {config.users} users" if config.rate
+             else f"closed model, {config.users} users")
+    print(f"paybench {kind}: {len(plans)} trials ({', '.join(config.targets)}; {model}; "
+          f"scenario {config.scenario})", flush=True)
+    outcome = execute(config, plans, argv=argv, kind=kind, base_env=env,
+                      log=lambda line: print(line, flush=True))
+    if outcome.summary:
+        print()
+        print(outcome.summary)
+    print(f"\nrun directory: {outcome.run_dir}  ({time.monotonic() - started:.0f} s)")
+    if outcome.reason and "Ctrl-C" in outcome.reason:
+        return EXIT_INTERRUPTED
+    if not outcome.complete:
+        return EXIT_FAILED
+    if outcome.gates_failed:
+        print("SLO gate tripped", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _up(config: RunConfig, env: dict[str, str]) -> int:
+    from loadtests.run import create_run_dir, stack_config
+    from stack.services import Stack
+
+    run_dir = create_run_dir(config.out, f"{config.label}-up")
+    print("stack starting ...", flush=True)
+    try:
+        with Stack(stack_config(config, run_dir, env)) as stack:
+            print(f"gateway simulator: {stack.gateway_url}")
+            print(f"database: {stack.database_url}\nredis: {stack.redis_url}")
+            for name, url in stack.urls.items():
+                keys = ",".join(m.api_key for m in stack.merchants.get(name, []))
+                print(f"{name}: {url}\n  PAYBENCH_API_KEYS={keys}")
+            print(f"logs: {run_dir / 'logs'}\nCtrl-C to stop.", flush=True)
+            while True:
+                time.sleep(1.0)
+                stack.check_alive()
+    except KeyboardInterrupt:
+        print("\nstopped.")
+        return EXIT_OK
+
+
+def _shadow(argv: list[str]) -> int:
+    if importlib.util.find_spec("shadow.cli") is None:
+        print("paybench: the shadow command is not available in this installation",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    module = importlib.import_module("shadow.cli")
+    return int(module.main(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

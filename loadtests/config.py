@@ -1,0 +1,444 @@
+"""Run configuration: every knob, its default, and how sources override each other.
+
+Resolution happens once, at the CLI edge, into a frozen :class:`RunConfig`. Precedence,
+lowest first:
+
+1. the documented defaults below;
+2. ``paybench.toml`` in the current directory (flat ``knob = value`` pairs), or else the
+   ``[tool.paybench]`` table of ``pyproject.toml`` there;
+3. environment variables ``PAYBENCH_<KNOB>`` (``PAYBENCH_DURATION_S=30``);
+4. the ``--quick`` preset (short trials, fewer users), when asked for on the command line;
+5. command-line flags.
+
+Any unknown key or invalid value raises :class:`ConfigError` naming its source, and the CLI
+exits with code 2 before anything starts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from loadtests.errors import ConfigError
+
+SERVICE_TARGETS = ("legacy", "engine")
+SCENARIOS = ("checkout", "browse", "refunds", "retry_storm", "mixed", "ping")
+GATEWAY_PROFILES = ("instant", "fast", "realistic", "slow", "flaky")
+ORDERS = ("alternate", "abba", "shuffle")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SLO_TERM = re.compile(
+    r"^\s*(?P<metric>p\d{1,2}(?:\.\d+)?|p999|mean|max|errors|error_rate|rps)\s*"
+    r"(?P<op><=|<|>=|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%|/s)?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The effective configuration of one ``paybench run`` or ``paybench sweep``."""
+
+    label: str = "run"
+    targets: tuple[str, ...] = SERVICE_TARGETS
+    scenario: str = "checkout"
+    users: int = 20
+    spawn_rate: float | None = None
+    rate: float | None = None
+    duration_s: float = 20.0
+    warmup_s: float = 5.0
+    trials: int = 3
+    order: str = "alternate"
+    think_time_s: float = 0.0
+    processes: int = 1
+    workers: int = 2
+    db_pool_size: int = 10
+    gateway_profile: str = "fast"
+    gateway_timeout_s: float = 10.0
+    reconcile_interval_s: float = 0.0
+    merchants: int = 4
+    seed: int = 1
+    database_url: str | None = None
+    redis_url: str | None = None
+    target_urls: tuple[tuple[str, str], ...] = ()
+    api_keys: tuple[str, ...] = ()
+    out: Path = Path("runs")
+    slo: str | None = None
+    locustfile: Path | None = None
+    open_late_ms: float = 25.0
+    open_drop_after_ms: float = 1000.0
+    open_max_behind: float = 0.01
+    stop_timeout_s: float = 2.0
+    sweep_users: tuple[int, ...] = ()
+    sweep_rates: tuple[float, ...] = ()
+    sweep_profiles: tuple[str, ...] = ()
+    step_duration_s: float = 15.0
+    step_warmup_s: float = 3.0
+
+    @property
+    def model(self) -> str:
+        """``open`` when a target arrival rate is set, else ``closed``."""
+        return "open" if self.rate is not None else "closed"
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        """Users started per second; by default every user within the first second."""
+        return self.spawn_rate if self.spawn_rate is not None else float(self.users)
+
+    def external_url(self, target: str) -> str | None:
+        """The URL of a target that paybench does not start itself, if any."""
+        return dict(self.target_urls).get(target)
+
+    def managed_targets(self) -> tuple[str, ...]:
+        """Targets whose processes the stack starts and resets."""
+        return tuple(t for t in self.targets if self.external_url(t) is None)
+
+
+DOCS: dict[str, str] = {
+    "label": "name appended to the run directory",
+    "targets": "comma list of targets to measure (legacy, engine, or names given by target_urls)",
+    "scenario": "load scenario: " + ", ".join(SCENARIOS),
+    "users": "closed model: concurrent users; open model: concurrency cap (default max(20, rate))",
+    "spawn_rate": "users started per second (default: all users within one second)",
+    "rate": "open model: scenario iterations started per second (unset = closed model)",
+    "duration_s": "measured seconds per trial, after the warm-up",
+    "warmup_s": "warm-up seconds per trial, recorded but excluded from the numbers",
+    "trials": "trials per target, interleaved across targets",
+    "order": "trial order: alternate (A B A B), abba (A B B A), shuffle (seeded, per round)",
+    "think_time_s": "pause between iterations of a closed-model user",
+    "processes": "Locust processes generating load (one core each)",
+    "workers": "server worker processes per target (same for every target)",
+    "db_pool_size": "database connections per worker (same for every target)",
+    "gateway_profile": "gateway simulator profile: " + ", ".join(GATEWAY_PROFILES),
+    "gateway_timeout_s": "service-side timeout of a gateway call",
+    "reconcile_interval_s": "services' background reconciler period, 0 = off",
+    "merchants": "demo merchants provisioned per target (users use their keys round-robin)",
+    "seed": "seed of the simulator, demo data and shuffled trial order",
+    "database_url": "PostgreSQL DSN (unset: embedded PostgreSQL)",
+    "redis_url": "Redis URL (unset: embedded Redis)",
+    "target_urls": "already running targets, name=URL comma list (not started or reset)",
+    "api_keys": "merchant API keys for targets given by target_urls (comma list)",
+    "out": "directory under which run directories are created",
+    "slo": "SLO gates, e.g. p99<500ms,errors<1%; a tripped gate exits 1",
+    "locustfile": "custom locustfile replacing the built-in scenario",
+    "open_late_ms": "open model: a start later than this after its intended time is late",
+    "open_drop_after_ms": "open model: a start further behind than this is dropped",
+    "open_max_behind": "open model: late+dropped fraction above which a trial is invalid",
+    "stop_timeout_s": "seconds in-flight iterations may finish after a trial's end",
+    "sweep_users": "sweep: comma list of user counts (closed model stairs)",
+    "sweep_rates": "sweep: comma list of arrival rates (open model stairs)",
+    "sweep_profiles": "sweep: comma list of gateway profiles, crossed with the load stairs",
+    "step_duration_s": "sweep: measured seconds per step",
+    "step_warmup_s": "sweep: warm-up seconds per step",
+}
+
+QUICK: dict[str, Any] = {
+    "label": "quick",
+    "users": 8,
+    "duration_s": 10.0,
+    "warmup_s": 3.0,
+    "trials": 1,
+    "step_duration_s": 6.0,
+    "step_warmup_s": 2.0,
+}
+
+
+# -- value parsers: each accepts a native TOML value or a string from env/CLI ----------------
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value.strip()
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _str(value)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+def _float(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    try:
+        result = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not math.isfinite(result):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _float(value)
+
+
+def _list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    raise ValueError(f"expected a list or comma-separated string, got {value!r}")
+
+
+def _names(value: object) -> tuple[str, ...]:
+    items = _list(value)
+    for item in items:
+        if not _NAME.match(item):
+            raise ValueError(f"bad name {item!r}")
+    return tuple(items)
+
+
+def _ints(value: object) -> tuple[int, ...]:
+    return tuple(_int(v) for v in _list(value))
+
+
+def _floats(value: object) -> tuple[float, ...]:
+    return tuple(_float(v) for v in _list(value))
+
+
+def _pairs(value: object) -> tuple[tuple[str, str], ...]:
+    items = (
+        [f"{k}={v}" for k, v in value.items()] if isinstance(value, Mapping) else _list(value)
+    )
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        name, sep, url = item.partition("=")
+        if not sep or not _NAME.match(name.strip()):
+            raise ValueError(f"expected name=URL, got {item!r}")
+        url = url.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"expected an http(s) URL for {name.strip()!r}, got {url!r}")
+        pairs.append((name.strip(), url))
+    return tuple(pairs)
+
+
+def _path(value: object) -> Path:
+    return Path(_str(value)).expanduser()
+
+
+def _opt_path(value: object) -> Path | None:
+    text = _opt_str(value)
+    return None if text is None else Path(text).expanduser()
+
+
+PARSERS: dict[str, Callable[[object], Any]] = {
+    "label": _str,
+    "targets": _names,
+    "scenario": _str,
+    "users": _int,
+    "spawn_rate": _opt_float,
+    "rate": _opt_float,
+    "duration_s": _float,
+    "warmup_s": _float,
+    "trials": _int,
+    "order": _str,
+    "think_time_s": _float,
+    "processes": _int,
+    "workers": _int,
+    "db_pool_size": _int,
+    "gateway_profile": _str,
+    "gateway_timeout_s": _float,
+    "reconcile_interval_s": _float,
+    "merchants": _int,
+    "seed": _int,
+    "database_url": _opt_str,
+    "redis_url": _opt_str,
+    "target_urls": _pairs,
+    "api_keys": _names,
+    "out": _path,
+    "slo": _opt_str,
+    "locustfile": _opt_path,
+    "open_late_ms": _float,
+    "open_drop_after_ms": _float,
+    "open_max_behind": _float,
+    "stop_timeout_s": _float,
+    "sweep_users": _ints,
+    "sweep_rates": _floats,
+    "sweep_profiles": _names,
+    "step_duration_s": _float,
+    "step_warmup_s": _float,
+}
+KNOBS = tuple(f.name for f in fields(RunConfig))
+assert set(KNOBS) == set(PARSERS) == set(DOCS), "every knob needs a parser and a doc line"
+
+
+def env_name(knob: str) -> str:
+    """The environment variable that sets ``knob``."""
+    return "PAYBENCH_" + knob.upper()
+
+
+def read_config_file(cwd: Path) -> tuple[dict[str, Any], str | None]:
+    """Knob values from ``paybench.toml`` or ``pyproject.toml`` ``[tool.paybench]`` in ``cwd``."""
+    own = cwd / "paybench.toml"
+    try:
+        if own.is_file():
+            with own.open("rb") as fh:
+                return tomllib.load(fh), str(own)
+        pyproject = cwd / "pyproject.toml"
+        if pyproject.is_file():
+            with pyproject.open("rb") as fh:
+                table = tomllib.load(fh).get("tool", {}).get("paybench")
+            if table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigError("[tool.paybench] must be a table", source=str(pyproject))
+                return table, f"{pyproject} [tool.paybench]"
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", source=str(own)) from None
+    return {}, None
+
+
+def _apply(values: dict[str, Any], raw: Mapping[str, object], source: str) -> None:
+    for key, value in raw.items():
+        if key not in PARSERS:
+            raise ConfigError(f"unknown setting {key!r}", source=source)
+        try:
+            values[key] = PARSERS[key](value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}", source=source) from None
+
+
+def resolve(
+    cli: Mapping[str, object],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    quick: bool = False,
+) -> RunConfig:
+    """Merge defaults, config file, environment, ``--quick`` and CLI flags, then validate.
+
+    ``cli`` holds only the flags the user gave (``None`` values are ignored).
+    """
+    values: dict[str, Any] = {}
+    file_values, file_source = read_config_file(cwd)
+    if file_source is not None:
+        _apply(values, file_values, file_source)
+    env_values = {k: env[env_name(k)] for k in KNOBS if env_name(k) in env}
+    for knob, text in env_values.items():
+        _apply(values, {knob: text}, env_name(knob))
+    if quick:
+        values.update(QUICK)
+    _apply(values, {k: v for k, v in cli.items() if v is not None}, "command line")
+    if values.get("rate") is not None and "users" not in {
+        k for k, v in cli.items() if v is not None
+    } | set(env_values) | set(file_values):
+        values["users"] = max(20, math.ceil(float(values["rate"])))
+    config = RunConfig(**values)
+    validate(config)
+    return config
+
+
+def parse_slo(spec: str) -> list[tuple[str, str, float, str]]:
+    """``p99<500ms,errors<1%`` -> [(metric, op, value, unit)]; raises ValueError when bad."""
+    terms: list[tuple[str, str, float, str]] = []
+    for term in spec.split(","):
+        match = _SLO_TERM.match(term)
+        if not match:
+            raise ValueError(f"bad SLO term {term.strip()!r} (expected e.g. p99<500ms, errors<1%)")
+        terms.append(
+            (match["metric"], match["op"], float(match["value"]), match["unit"] or "")
+        )
+    return terms
+
+
+def validate(config: RunConfig) -> None:
+    """Raise :class:`ConfigError` on the first inconsistent or out-of-range value."""
+    checks: list[tuple[bool, str]] = [
+        (config.users >= 1, "users must be >= 1"),
+        (config.spawn_rate is None or config.spawn_rate > 0, "spawn_rate must be > 0"),
+        (config.rate is None or config.rate > 0, "rate must be > 0"),
+        (config.duration_s > 0, "duration_s must be > 0"),
+        (config.warmup_s >= 0, "warmup_s must be >= 0"),
+        (config.trials >= 1, "trials must be >= 1"),
+        (config.processes >= 1, "processes must be >= 1"),
+        (config.workers >= 1, "workers must be >= 1"),
+        (config.db_pool_size >= 1, "db_pool_size must be >= 1"),
+        (config.merchants >= 1, "merchants must be >= 1"),
+        (config.think_time_s >= 0, "think_time_s must be >= 0"),
+        (config.gateway_timeout_s > 0, "gateway_timeout_s must be > 0"),
+        (config.reconcile_interval_s >= 0, "reconcile_interval_s must be >= 0"),
+        (config.open_late_ms > 0, "open_late_ms must be > 0"),
+        (config.open_drop_after_ms > config.open_late_ms,
+         "open_drop_after_ms must exceed open_late_ms"),
+        (0 <= config.open_max_behind <= 1, "open_max_behind must be within 0..1"),
+        (config.stop_timeout_s >= 0, "stop_timeout_s must be >= 0"),
+        (config.step_duration_s > 0, "step_duration_s must be > 0"),
+        (config.step_warmup_s >= 0, "step_warmup_s must be >= 0"),
+        (len(config.targets) >= 1, "targets must name at least one target"),
+        (len(set(config.targets)) == len(config.targets), "targets must be distinct"),
+        (config.order in ORDERS, f"order must be one of {', '.join(ORDERS)}"),
+        (config.scenario in SCENARIOS or config.locustfile is not None,
+         f"scenario must be one of {', '.join(SCENARIOS)}"),
+        (config.gateway_profile in GATEWAY_PROFILES,
+         f"gateway_profile must be one of {', '.join(GATEWAY_PROFILES)}"),
+        (all(p in GATEWAY_PROFILES for p in config.sweep_profiles),
+         f"sweep_profiles must be among {', '.join(GATEWAY_PROFILES)}"),
+        (all(u >= 1 for u in config.sweep_users), "sweep_users must be >= 1"),
+        (all(r > 0 for r in config.sweep_rates), "sweep_rates must be > 0"),
+        (not (config.sweep_users and config.sweep_rates),
+         "give sweep_users or sweep_rates, not both"),
+        (config.locustfile is None or config.locustfile.is_file(),
+         f"locustfile {config.locustfile} does not exist"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    known = set(SERVICE_TARGETS) | {name for name, _ in config.target_urls}
+    for target in config.targets:
+        if target not in known:
+            raise ConfigError(
+                f"unknown target {target!r}: use legacy, engine or give --target-url {target}=URL"
+            )
+    external = [t for t in config.targets if config.external_url(t)]
+    if external and not config.api_keys:
+        raise ConfigError(
+            f"targets {', '.join(external)} are external: give their merchant API keys "
+            "with --api-keys or PAYBENCH_API_KEYS"
+        )
+    for url_name, url in (("database_url", config.database_url), ("redis_url", config.redis_url)):
+        scheme = "postgres" if url_name == "database_url" else "redis"
+        if url is not None and not url.startswith(scheme):
+            raise ConfigError(f"{url_name} must be a {scheme} URL, got {url!r}")
+    if config.slo:
+        try:
+            parse_slo(config.slo)
+        except ValueError as exc:
+            raise ConfigError(str(exc), source="slo") from None
+
+
+def redact(url: str | None) -> str | None:
+    """A URL with its password replaced by ``***``."""
+    if url is None:
+        return None
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def as_json(config: RunConfig) -> dict[str, Any]:
+    """Every knob as JSON-friendly values (passwords redacted)."""
+    out: dict[str, Any] = {}
+    for knob in KNOBS:
+        value = getattr(config, knob)
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        out[knob] = value
+    out["database_url"] = redact(config.database_url)
+    out["redis_url"] = redact(config.redis_url)
+    out["model"] = config.model
+    return out

@@ -1,0 +1,183 @@
+"""One trial's load generator: ``locust --headless`` in a child process.
+
+Locust patches the standard library with gevent when imported, so it never runs inside
+the harness process. The child loads ``locustfiles/harness.py`` (recording and the
+scenario), gets everything else through ``PAYBENCH_*`` variables, writes Locust's own CSV
+files into ``<trial>/locust/`` and the full-precision parts into ``<trial>/.parts/``. With
+``processes > 1`` Locust forks a master and that many workers (``--processes``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from loadtests.errors import TrialError
+
+HARNESS_LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "harness.py"
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What one Locust child does."""
+
+    host: str
+    trial_dir: Path
+    scenario: str | None
+    users: int
+    spawn_rate: float
+    warmup_s: float
+    duration_s: float
+    rate: float | None = None
+    processes: int = 1
+    api_keys: tuple[str, ...] = ()
+    think_time_s: float = 0.0
+    seed: int = 1
+    open_late_ms: float = 25.0
+    open_drop_after_ms: float = 1000.0
+    stop_timeout_s: float = 2.0
+    locustfile: Path | None = None
+
+    @property
+    def parts_dir(self) -> Path:
+        return self.trial_dir / ".parts"
+
+    @property
+    def locust_dir(self) -> Path:
+        return self.trial_dir / "locust"
+
+    @property
+    def run_time_s(self) -> int:
+        """Locust's ``-t`` takes whole seconds; never cut the measured window short."""
+        return max(1, math.ceil(self.warmup_s + self.duration_s))
+
+
+def command(spec: LoadSpec) -> list[str]:
+    """The argv of the Locust child."""
+    files = str(HARNESS_LOCUSTFILE)
+    if spec.locustfile is not None:
+        files += "," + str(spec.locustfile.resolve())
+    argv = [
+        sys.executable, "-m", "locust",
+        "-f", files,
+        "--headless",
+        "--host", spec.host,
+        "-u", str(spec.users),
+        "-r", f"{spec.spawn_rate:g}",
+        "-t", f"{spec.run_time_s}s",
+        "--stop-timeout", f"{spec.stop_timeout_s:g}",
+        "--csv", str(spec.locust_dir / "locust"),
+        "--csv-full-history",
+        "--only-summary",
+        "--exit-code-on-error", "0",
+        "--loglevel", "INFO",
+    ]
+    if spec.processes > 1:
+        argv += ["--processes", str(spec.processes)]
+    return argv
+
+
+def child_env(spec: LoadSpec, base_env: Mapping[str, str]) -> dict[str, str]:
+    """The child's environment: the caller's, minus stale ``PAYBENCH_*``, plus the spec."""
+    env = {k: v for k, v in base_env.items() if not k.startswith("PAYBENCH_")}
+    env.update(
+        {
+            "PAYBENCH_PARTS_DIR": str(spec.parts_dir),
+            "PAYBENCH_WARMUP_S": repr(spec.warmup_s),
+            "PAYBENCH_DURATION_S": repr(spec.duration_s),
+            "PAYBENCH_SCENARIO": "" if spec.locustfile is not None else (spec.scenario or ""),
+            "PAYBENCH_MODEL": "open" if spec.rate is not None else "closed",
+            "PAYBENCH_PROCESSES": str(spec.processes),
+            "PAYBENCH_API_KEYS": ",".join(spec.api_keys),
+            "PAYBENCH_THINK_TIME_S": repr(spec.think_time_s),
+            "PAYBENCH_SEED": str(spec.seed),
+            "PAYBENCH_OPEN_LATE_MS": repr(spec.open_late_ms),
+            "PAYBENCH_OPEN_DROP_AFTER_MS": repr(spec.open_drop_after_ms),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if spec.rate is not None:
+        env["PAYBENCH_RATE"] = repr(spec.rate)
+    return env
+
+
+class LocustProcess:
+    """A running Locust child; ``stop`` ends it gracefully so it still writes its files."""
+
+    def __init__(self, spec: LoadSpec, base_env: Mapping[str, str]) -> None:
+        self.spec = spec
+        spec.locust_dir.mkdir(parents=True, exist_ok=True)
+        spec.parts_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = spec.locust_dir / "locust.log"
+        self._log = self.log_path.open("wb")
+        try:
+            self.proc = subprocess.Popen(
+                command(spec),
+                env=child_env(spec, base_env),
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # Own session: a terminal Ctrl-C reaches the harness, which stops Locust
+                # in order (so it flushes its files) instead of killing it mid-write.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._log.close()
+            raise TrialError(f"cannot start locust: {exc}") from exc
+        self.started_at = time.time()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def pids(self) -> list[tuple[str, int]]:
+        """(role, pid) of the generator processes, for resource sampling."""
+        return [("locust", self.proc.pid)] if self.proc.poll() is None else []
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout_s: float) -> int | None:
+        """The exit code, or None if still running after ``timeout_s``."""
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace_s: float = 10.0) -> int:
+        """SIGTERM (Locust quits cleanly and flushes), then SIGKILL the group if it hangs."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            if self.wait(grace_s) is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._reap_group()
+        self._log.close()
+        return self.proc.returncode
+
+    def _reap_group(self) -> None:
+        # --processes workers share the child's session; none may outlive the trial.
+        for proc in psutil.process_iter(["pid"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.pid != os.getpid() and os.getsid(proc.pid) == self.proc.pid:
+                    proc.kill()
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the child's log (for error messages)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])

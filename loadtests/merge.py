@@ -1,0 +1,97 @@
+"""Join the part files of a trial's generator processes into the run-directory files.
+
+Each Locust process leaves ``<part>.samples.csv.gz`` (headerless rows), ``<part>.hdr`` and
+``<part>.json`` in the trial's parts folder. The trial gets one ``samples.csv.gz`` (header,
+rows sorted by ``t``), one ``latency.hdr`` (the sum of the parts' histograms) and one
+summary of the counters.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadtests.recorder import SAMPLE_COLUMNS, new_histogram
+
+
+@dataclass
+class PartsSummary:
+    """The counters of every generator process of one trial, added up."""
+
+    parts: int = 0
+    requests: int = 0
+    measured: int = 0
+    failures: int = 0
+    cpu_warning: bool = False
+    cpu_max: float = 0.0
+    scheduled: int = 0
+    late_starts: int = 0
+    dropped_starts: int = 0
+    max_lag_ms: float = 0.0
+    t_start: float | None = None
+    roles: list[str] = field(default_factory=list)
+
+
+def read_part_rows(path: Path) -> list[list[str]]:
+    """Rows of one part (possibly several gzip members; a torn last member is skipped)."""
+    rows: list[list[str]] = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                if len(row) == len(SAMPLE_COLUMNS):
+                    rows.append(row)
+    except (EOFError, OSError):
+        # A process killed mid-write leaves a truncated member: keep what was complete.
+        pass
+    return rows
+
+
+def summarise_parts(parts_dir: Path) -> PartsSummary:
+    """Add up the ``<part>.json`` summaries."""
+    summary = PartsSummary()
+    for path in sorted(parts_dir.glob("*.json")):
+        data: dict[str, Any] = json.loads(path.read_text())
+        summary.parts += 1
+        summary.roles.append(str(data.get("role", path.stem)))
+        summary.requests += int(data.get("requests", 0))
+        summary.measured += int(data.get("measured", 0))
+        summary.failures += int(data.get("failures", 0))
+        summary.cpu_warning = summary.cpu_warning or bool(data.get("cpu_warning"))
+        summary.cpu_max = max(summary.cpu_max, float(data.get("cpu_max", 0.0)))
+        t_start = data.get("t_start")
+        if t_start is not None:
+            summary.t_start = min(summary.t_start or t_start, t_start)
+        counts = data.get("open")
+        if counts:
+            summary.scheduled += int(counts["scheduled"])
+            summary.late_starts += int(counts["late_starts"])
+            summary.dropped_starts += int(counts["dropped_starts"])
+            summary.max_lag_ms = max(summary.max_lag_ms, float(counts["max_lag_ms"]))
+    return summary
+
+
+def merge_trial(parts_dir: Path, trial_dir: Path, *, keep_parts: bool = False) -> PartsSummary:
+    """Write ``samples.csv.gz`` and ``latency.hdr`` of a trial from its parts."""
+    rows: list[list[str]] = []
+    for path in sorted(parts_dir.glob("*.samples.csv.gz")):
+        rows.extend(read_part_rows(path))
+    rows.sort(key=lambda row: float(row[0]))
+    with gzip.open(trial_dir / "samples.csv.gz", "wt", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(SAMPLE_COLUMNS)
+        writer.writerows(rows)
+    histogram = new_histogram()
+    for path in sorted(parts_dir.glob("*.hdr")):
+        histogram.add(HdrHistogram.decode(path.read_bytes()))
+    (trial_dir / "latency.hdr").write_bytes(histogram.encode())
+    summary = summarise_parts(parts_dir)
+    if not keep_parts:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+    return summary

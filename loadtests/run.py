@@ -1,0 +1,298 @@
+"""One ``paybench run`` or ``paybench sweep``: run directory, stack, trials, report.
+
+The run directory is created first (timestamped, never reused), ``config.json`` is
+written before the first trial and rewritten at the end with ``complete``; a Ctrl-C or a
+crashed component stops the trials, keeps every finished and partial trial, still renders
+the report, and leaves ``complete: false`` everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loadtests.config import RunConfig, as_json, parse_slo
+from loadtests.errors import RunInterrupted
+from loadtests.trials import TrialPlan, TrialRunner, write_json
+
+
+@dataclass
+class RunOutcome:
+    """What the CLI needs after a run."""
+
+    run_dir: Path
+    complete: bool
+    reason: str | None
+    trials: list[dict[str, Any]]
+    report: Any = None
+    summary: str | None = None
+    gates_failed: bool = False
+
+
+def create_run_dir(out: Path, label: str, now: datetime | None = None) -> Path:
+    """``out/<YYYY-MM-DDTHH-MM-SS>_<label>``, with ``-2``, ``-3``... if it exists."""
+    stamp = (now or datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
+    out.mkdir(parents=True, exist_ok=True)
+    base = f"{stamp}_{label}"
+    for n in range(1, 1000):
+        path = out / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free run directory for {base} in {out}")
+
+
+def slo_dict(spec: str | None) -> dict[str, Any] | None:
+    """The SLO for the report's capacity search: ``{"p99_ms", "error_ratio", "spec"}``."""
+    if not spec:
+        return None
+    out: dict[str, Any] = {"spec": spec}
+    for metric, _op, value, unit in parse_slo(spec):
+        if metric == "p99":
+            out["p99_ms"] = value * 1000.0 if unit == "s" else value
+        elif metric in ("errors", "error_rate"):
+            out["error_ratio"] = value / 100.0 if unit == "%" else value
+    return out
+
+
+def config_document(
+    config: RunConfig,
+    *,
+    targets: Mapping[str, Mapping[str, Any]],
+    plans: Sequence[TrialPlan],
+    argv: Sequence[str],
+    kind: str,
+) -> dict[str, Any]:
+    """The ``config.json`` of a run."""
+    knobs = as_json(config)
+    load: dict[str, Any] = {
+        "model": config.model,
+        "users": config.users,
+        "rate": config.rate,
+        "spawn_rate": config.effective_spawn_rate,
+        "duration_s": config.step_duration_s if kind == "sweep" else config.duration_s,
+        "warmup_s": config.step_warmup_s if kind == "sweep" else config.warmup_s,
+        "trials": config.trials,
+        "scenario": config.scenario if config.locustfile is None else "custom",
+        "order": config.order,
+        "think_time_s": config.think_time_s,
+        "processes": config.processes,
+        "open_late_ms": config.open_late_ms,
+        "open_drop_after_ms": config.open_drop_after_ms,
+        "open_max_behind": config.open_max_behind,
+    }
+    doc: dict[str, Any] = {
+        "label": config.label,
+        "kind": kind,
+        "targets": {name: dict(values) for name, values in targets.items()},
+        "load": load,
+        "gateway_profile": config.gateway_profile,
+        "gateway_timeout_s": config.gateway_timeout_s,
+        "seed": config.seed,
+        "merchants": config.merchants,
+        "database": knobs["database_url"] or "embedded",
+        "redis": knobs["redis_url"] or "embedded",
+        "baseline": "legacy" if "legacy" in config.targets else config.targets[0],
+        "schedule": [p.name for p in plans],
+        "command": ["paybench", *argv],
+        "knobs": knobs,
+        "complete": False,
+        "started_at": time.time(),
+    }
+    slo = slo_dict(config.slo)
+    if slo:
+        doc["slo"] = slo
+    if kind == "sweep":
+        steps = sorted({(p.step, p.offered, p.gateway_profile) for p in plans},
+                       key=lambda s: s[0] or 0)
+        load["sweep"] = {
+            "by": "users" if config.sweep_users else "rate",
+            "steps": [offered for step, offered, profile in steps
+                      if profile == steps[0][2]],
+            "profiles": list(config.sweep_profiles),
+        }
+    return doc
+
+
+def target_settings(config: RunConfig, urls: Mapping[str, str],
+                    described: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Per-target settings shown side by side in the report (fairness)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in config.targets:
+        extra = dict((described or {}).get(name) or {})
+        external = config.external_url(name) is not None
+        out[name] = {
+            **extra,
+            "url": urls.get(name),
+            "workers": None if external else config.workers,
+            "pool": None if external else config.db_pool_size,
+            "external": external,
+        }
+    return out
+
+
+def fetch_ledger(gateway_url: str) -> Any:
+    """The simulator's audit ledger (best effort)."""
+    try:
+        with urllib.request.urlopen(f"{gateway_url}/__admin__/ledger", timeout=10) as resp:
+            return json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+
+
+def execute(
+    config: RunConfig,
+    plans: Sequence[TrialPlan],
+    *,
+    argv: Sequence[str],
+    kind: str,
+    base_env: Mapping[str, str],
+    log: Callable[[str], None] = print,
+) -> RunOutcome:
+    """Start the stack, run ``plans``, write everything, render the report."""
+    run_dir = create_run_dir(config.out, config.label)
+    log(f"run directory: {run_dir}")
+    t0 = time.monotonic()
+    trials: list[dict[str, Any]] = []
+    complete, reason = False, None
+    config_path = run_dir / "config.json"
+    doc = config_document(config, targets=target_settings(config, {}, None), plans=plans,
+                          argv=argv, kind=kind)
+    write_json(config_path, doc)
+    try:
+        from stack.services import Stack
+
+        log(f"[{time.monotonic() - t0:6.1f}s] stack starting "
+            f"(targets {', '.join(config.targets)}, workers {config.workers}, "
+            f"pool {config.db_pool_size}, gateway profile {config.gateway_profile})")
+        with Stack(stack_config(config, run_dir, base_env)) as stack:
+            urls = dict(stack.urls)
+            log(f"[{time.monotonic() - t0:6.1f}s] stack up: "
+                + ", ".join(f"{k} {v}" for k, v in urls.items()))
+            doc["targets"] = target_settings(config, urls, _describe(stack))
+            write_json(config_path, doc)
+            _write_environment(run_dir, stack, config)
+            keys = {t: [m.api_key for m in stack.merchants.get(t, [])] or list(config.api_keys)
+                    for t in config.targets}
+            runner = TrialRunner(run_dir, config, urls=urls, api_keys=keys, stack=stack,
+                                 base_env=base_env, log=log)
+            try:
+                trials = runner.run(plans)
+                complete = True
+            finally:
+                trials = runner.results
+                ledger = fetch_ledger(stack.gateway_url)
+                if ledger is not None:
+                    write_json(run_dir / "gateway_ledger.json", ledger)
+    except RunInterrupted as exc:
+        reason = exc.reason
+    except KeyboardInterrupt:
+        reason = "interrupted by the user (Ctrl-C)"
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    doc["complete"] = complete
+    doc["ended_at"] = time.time()
+    if reason:
+        doc["incomplete_reason"] = reason
+        log(f"run stopped early: {reason}")
+    write_json(config_path, doc)
+    log(f"[{time.monotonic() - t0:6.1f}s] trials done; rendering report")
+    outcome = RunOutcome(run_dir, complete, reason, trials)
+    render(outcome, config, log)
+    return outcome
+
+
+def stack_config(config: RunConfig, run_dir: Path, base_env: Mapping[str, str]) -> Any:
+    """The stack's frozen configuration, from the run's."""
+    from stack.services import StackConfig
+    from stack.targets import TargetSpec
+
+    specs = tuple(
+        TargetSpec(name=name, url=url) for name, url in config.target_urls
+        if name in config.targets
+    )
+    return StackConfig(
+        log_dir=run_dir / "logs",
+        database_url=config.database_url,
+        redis_url=config.redis_url,
+        targets=config.targets,
+        target_specs=specs,
+        workers=config.workers,
+        db_pool_size=config.db_pool_size,
+        gateway_profile=config.gateway_profile,
+        gateway_timeout_s=config.gateway_timeout_s,
+        seed=config.seed,
+        merchants=config.merchants,
+        reconcile_interval_s=config.reconcile_interval_s,
+        base_env=dict(base_env),
+    )
+
+
+def _describe(stack: Any) -> dict[str, Any] | None:
+    describe = getattr(stack, "describe", None)
+    return describe() if callable(describe) else None
+
+
+def _write_environment(run_dir: Path, stack: Any, config: RunConfig) -> None:
+    try:
+        from stack.environment import capture_environment
+
+        env = capture_environment(stack, seed=config.seed)
+    except Exception as exc:  # the environment is context, never a reason to lose a run
+        env = {"error": f"{type(exc).__name__}: {exc}"}
+    env.setdefault("python", sys.version)
+    env.setdefault("pid", os.getpid())
+    env["load_generator"] = {"processes": config.processes, "locust": _locust_version()}
+    write_json(run_dir / "environment.json", env)
+
+
+def _locust_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("locust")
+    except PackageNotFoundError:
+        return None
+
+
+def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -> None:
+    """Render the report and the summary table; record whether an SLO gate tripped."""
+    try:
+        reports: Any = importlib.import_module("reports")
+        outcome.report = reports.render_run(outcome.run_dir, slo=config.slo)
+        outcome.summary = reports.summary_table(outcome.report)
+        outcome.gates_failed = gates_failed(outcome.report)
+    except Exception as exc:  # keep the raw data usable even if rendering fails
+        log(f"report rendering failed: {type(exc).__name__}: {exc}")
+        outcome.summary = fallback_summary(outcome.trials)
+
+
+def gates_failed(report: Any) -> bool:
+    """True when any SLO gate in the rendered results failed."""
+    results = getattr(report, "results", report)
+    if not isinstance(results, dict):
+        return bool(getattr(report, "gates_failed", False))
+    gates = results.get("gates") or results.get("slo_gates") or []
+    if isinstance(gates, dict):
+        gates = gates.get("results") or []
+    return any(isinstance(g, dict) and g.get("passed") is False for g in gates)
+
+
+def fallback_summary(trials: Sequence[Mapping[str, Any]]) -> str:
+    """A plain per-trial table when the report package is unavailable."""
+    lines = [f"{'trial':<14} {'valid':<6} {'measured':>9} {'failures':>9}"]
+    for t in trials:
+        lines.append(f"{t['target']}-{t['index']:<8} {t['valid']!s:<6} "
+                     f"{t['requests_measured']:>9} {t['failures']:>9}")
+    return "\n".join(lines)

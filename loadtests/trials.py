@@ -1,0 +1,328 @@
+"""Trials: the interleaved schedule, and running one trial into its run-directory folder.
+
+Every trial of every target starts from the same state (``stack.reset(target)``), runs a
+warm-up that is recorded but flagged, then the measured window, with CPU and memory of
+every process sampled throughout. Targets are interleaved (A B A B, A B B A, or a seeded
+shuffle per round) so that drift of the shared machine hits them alike.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from loadtests.config import RunConfig
+from loadtests.errors import RunInterrupted
+from loadtests.locust_process import LoadSpec, LocustProcess
+from loadtests.merge import PartsSummary, merge_trial
+from loadtests.open_model import behind_fraction
+
+STARTUP_MARGIN_S = 30.0
+
+
+class StackLike(Protocol):
+    """What a trial needs from the running stack (``stack.services.Stack``)."""
+
+    gateway_url: str
+
+    def check_alive(self) -> None: ...
+
+    def processes(self) -> list[tuple[str, int]]: ...
+
+    def reset(self, target: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """One trial of the schedule."""
+
+    target: str
+    index: int
+    order: int
+    users: int
+    rate: float | None
+    warmup_s: float
+    duration_s: float
+    step: int | None = None
+    offered: float | None = None
+    gateway_profile: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}-{self.index}"
+
+
+def interleave(targets: Sequence[str], rounds: int, order: str, seed: int) -> list[str]:
+    """Target of each trial: ``rounds`` rounds, each naming every target once."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    for r in range(rounds):
+        round_ = list(targets)
+        if order == "abba" and r % 2 == 1:
+            round_.reverse()
+        elif order == "shuffle":
+            rng.shuffle(round_)
+        out.extend(round_)
+    return out
+
+
+def plan_run(config: RunConfig) -> list[TrialPlan]:
+    """The trials of ``paybench run``: ``trials`` rounds over the targets."""
+    counters: dict[str, int] = {}
+    plans = []
+    for order, target in enumerate(
+        interleave(config.targets, config.trials, config.order, config.seed)
+    ):
+        counters[target] = counters.get(target, 0) + 1
+        plans.append(
+            TrialPlan(
+                target=target, index=counters[target], order=order, users=config.users,
+                rate=config.rate, warmup_s=config.warmup_s, duration_s=config.duration_s,
+            )
+        )
+    return plans
+
+
+def plan_sweep(config: RunConfig) -> list[TrialPlan]:
+    """The trials of ``paybench sweep``: stairs of users or rates (times gateway profiles).
+
+    Steps run in increasing load; within a step the targets are interleaved as in a run.
+    """
+    levels: list[float] = (
+        [float(u) for u in config.sweep_users] if config.sweep_users
+        else list(config.sweep_rates)
+    )
+    profiles: list[str | None] = list(config.sweep_profiles) or [None]
+    counters: dict[str, int] = {}
+    plans: list[TrialPlan] = []
+    step = 0
+    for profile in profiles:
+        for level in levels:
+            targets = interleave(config.targets, config.trials, config.order, config.seed + step)
+            for target in targets:
+                counters[target] = counters.get(target, 0) + 1
+                open_model = not config.sweep_users
+                plans.append(
+                    TrialPlan(
+                        target=target, index=counters[target], order=len(plans),
+                        users=max(config.users, int(level)) if open_model else int(level),
+                        rate=level if open_model else None,
+                        warmup_s=config.step_warmup_s, duration_s=config.step_duration_s,
+                        step=step, offered=level, gateway_profile=profile,
+                    )
+                )
+            step += 1
+    return plans
+
+
+def assess(
+    summary: PartsSummary, *, config: RunConfig, exit_code: int | None, interrupted: str | None
+) -> list[str]:
+    """Why a trial's numbers cannot be trusted (empty when they can)."""
+    reasons: list[str] = []
+    if interrupted:
+        reasons.append(f"incomplete: {interrupted}")
+    if exit_code not in (0, None) and not interrupted:
+        reasons.append(f"locust exited with code {exit_code}")
+    if summary.cpu_warning:
+        reasons.append(
+            f"load generator CPU above 90% (cpu_warning, max {summary.cpu_max:.0f}%): "
+            "add --processes or a bigger machine"
+        )
+    if summary.scheduled:
+        behind = behind_fraction(summary.scheduled, summary.late_starts, summary.dropped_starts)
+        if behind > config.open_max_behind:
+            reasons.append(
+                f"open-model schedule fell behind: {summary.late_starts} late and "
+                f"{summary.dropped_starts} dropped of {summary.scheduled} starts "
+                f"({behind:.1%} > {config.open_max_behind:.1%}); raise --users (the cap)"
+            )
+    if summary.measured == 0:
+        reasons.append("no request was measured after the warm-up")
+    return reasons
+
+
+def set_gateway_profile(gateway_url: str, profile: str) -> None:
+    """Switch the simulator's latency/fault profile (``PUT /__admin__/profile``)."""
+    request = urllib.request.Request(
+        f"{gateway_url}/__admin__/profile",
+        data=json.dumps({"profile": profile}).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (a reader never sees half a file)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+
+
+class TrialRunner:
+    """Runs planned trials one by one into ``<run_dir>/trials/``."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        config: RunConfig,
+        *,
+        urls: Mapping[str, str],
+        api_keys: Mapping[str, Sequence[str]],
+        stack: StackLike | None,
+        base_env: Mapping[str, str],
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.run_dir = run_dir
+        self.config = config
+        self.urls = dict(urls)
+        self.api_keys = {k: tuple(v) for k, v in api_keys.items()}
+        self.stack = stack
+        self.base_env = dict(base_env)
+        self.log = log
+        self.started = time.monotonic()
+        self.results: list[dict[str, Any]] = []
+
+    def run(self, plans: Sequence[TrialPlan]) -> list[dict[str, Any]]:
+        """Run every plan in order; raises RunInterrupted after saving a partial trial."""
+        for n, plan in enumerate(plans, 1):
+            step = f" step {plan.step} (offered {plan.offered:g})" if plan.step is not None else ""
+            self.log(
+                f"[{time.monotonic() - self.started:6.1f}s] trial {n}/{len(plans)}: "
+                f"{plan.name}{step}"
+            )
+            trial = self.run_one(plan)
+            self.results.append(trial)
+            flag = "" if trial["valid"] else "  INVALID: " + "; ".join(trial["invalid_reasons"])
+            self.log(
+                f"         {trial['requests_measured']} requests measured, "
+                f"{trial['failures']} failures{flag}"
+            )
+        return self.results
+
+    def run_one(self, plan: TrialPlan) -> dict[str, Any]:
+        """One trial: reset, sample resources, drive Locust, merge, write trial.json."""
+        trial_dir = self.run_dir / "trials" / plan.name
+        trial_dir.mkdir(parents=True, exist_ok=False)
+        if self.stack is not None:
+            self.stack.check_alive()
+            self.stack.reset(plan.target)
+            if plan.gateway_profile is not None:
+                set_gateway_profile(self.stack.gateway_url, plan.gateway_profile)
+        spec = self._spec(plan, trial_dir)
+        started_at = time.time()
+        interrupted: str | None = None
+        exit_code: int | None = None
+        locust = LocustProcess(spec, self.base_env)
+        sampler = self._sampler(trial_dir, locust)
+        try:
+            exit_code = self._drive(locust, spec)
+        except KeyboardInterrupt:
+            interrupted = "interrupted by the user (Ctrl-C)"
+        except Exception as exc:  # a dead component: stop, keep what we have
+            interrupted = f"{type(exc).__name__}: {exc}"
+        finally:
+            code = locust.stop(grace_s=max(10.0, self.config.stop_timeout_s + 5))
+            exit_code = code if exit_code is None else exit_code
+            if sampler is not None:
+                sampler.stop()
+        summary = merge_trial(spec.parts_dir, trial_dir)
+        reasons = assess(summary, config=self.config, exit_code=exit_code, interrupted=interrupted)
+        if exit_code not in (0, None) and not interrupted:
+            reasons.append("locust log: " + locust.log_tail(5).replace("\n", " | ")[-400:])
+        trial = self._trial_json(plan, started_at, summary, reasons, interrupted is None)
+        write_json(trial_dir / "trial.json", trial)
+        if interrupted:
+            raise RunInterrupted(interrupted)
+        return trial
+
+    def _spec(self, plan: TrialPlan, trial_dir: Path) -> LoadSpec:
+        cfg = self.config
+        spawn = cfg.spawn_rate if cfg.spawn_rate is not None else float(plan.users)
+        return LoadSpec(
+            host=self.urls[plan.target], trial_dir=trial_dir,
+            scenario=cfg.scenario, users=plan.users, spawn_rate=spawn,
+            warmup_s=plan.warmup_s, duration_s=plan.duration_s, rate=plan.rate,
+            processes=cfg.processes, api_keys=self.api_keys.get(plan.target, cfg.api_keys),
+            think_time_s=cfg.think_time_s, seed=cfg.seed, open_late_ms=cfg.open_late_ms,
+            open_drop_after_ms=cfg.open_drop_after_ms, stop_timeout_s=cfg.stop_timeout_s,
+            locustfile=cfg.locustfile,
+        )
+
+    def _sampler(self, trial_dir: Path, locust: LocustProcess) -> Any:
+        try:
+            from stack.resources import ResourceSampler
+        except ImportError:
+            return None
+        stack = self.stack
+
+        def processes() -> list[tuple[str, int]]:
+            own = stack.processes() if stack is not None else []
+            return own + locust.pids()
+
+        sampler = ResourceSampler(processes, trial_dir / "resources.csv")
+        sampler.start()
+        return sampler
+
+    def _drive(self, locust: LocustProcess, spec: LoadSpec) -> int:
+        deadline = time.monotonic() + spec.run_time_s + spec.stop_timeout_s + STARTUP_MARGIN_S
+        while True:
+            code = locust.wait(0.5)
+            if code is not None:
+                return code
+            if self.stack is not None:
+                self.stack.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError("locust did not finish in time")
+
+    def _trial_json(
+        self,
+        plan: TrialPlan,
+        started_at: float,
+        summary: PartsSummary,
+        reasons: list[str],
+        complete: bool,
+    ) -> dict[str, Any]:
+        return {
+            "target": plan.target,
+            "index": plan.index,
+            "order": plan.order,
+            "model": "open" if plan.rate is not None else "closed",
+            "users": plan.users,
+            "rate": plan.rate,
+            "step": plan.step,
+            "offered": plan.offered,
+            "scenario": self.config.scenario if self.config.locustfile is None else "custom",
+            "warmup_s": plan.warmup_s,
+            "duration_s": plan.duration_s,
+            "started_at": summary.t_start if summary.t_start is not None else started_at,
+            "launched_at": started_at,
+            "ended_at": time.time(),
+            "valid": not reasons,
+            "invalid_reasons": reasons,
+            "complete": complete,
+            "late_starts": summary.late_starts,
+            "dropped_starts": summary.dropped_starts,
+            "scheduled_starts": summary.scheduled,
+            "max_start_lag_ms": summary.max_lag_ms,
+            "cpu_warning": summary.cpu_warning,
+            "locust_cpu_max": summary.cpu_max,
+            "requests": summary.requests,
+            "requests_measured": summary.measured,
+            "failures": summary.failures,
+            "gateway_profile": plan.gateway_profile or self.config.gateway_profile,
+            "processes": self.config.processes,
+        }
+
+
+def with_label(config: RunConfig, label: str) -> RunConfig:
+    """``config`` with another label (sweeps name their runs)."""
+    return replace(config, label=label)

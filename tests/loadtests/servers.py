@@ -1,0 +1,59 @@
+"""A tiny HTTP server for load-generator tests: ``GET /ping`` that stalls once on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def stall_server(*, stall_after_s: float | None = None, stall_s: float = 1.0) -> Iterator[str]:
+    """Serve ``/ping`` on a free 127.0.0.1 port; ``stall_after_s`` after the first request
+    the whole server freezes for ``stall_s`` once (its event loop is blocked)."""
+    loop = asyncio.new_event_loop()
+    port = _free_port()
+    ready = threading.Event()
+    state = {"armed": stall_after_s is not None}
+
+    async def ping(request: web.Request) -> web.Response:
+        if state["armed"]:
+            state["armed"] = False
+            assert stall_after_s is not None
+            loop.call_later(stall_after_s, time.sleep, stall_s)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_get("/ping", ping)
+    runner = web.AppRunner(app, access_log=None)
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+        loop.run_until_complete(site.start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
