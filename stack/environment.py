@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from stack.provision import schema_fingerprint
+
 if TYPE_CHECKING:
     from stack.services import Stack
 
@@ -101,6 +103,7 @@ def capture_environment(stack: Stack | None = None, *, seed: int | None = None) 
         "packages": package_versions(),
         "machine": machine(),
         "seed": seed,
+        "schema_fingerprint": schema_fingerprint(),
     }
     if stack is not None:
         cfg = stack.config

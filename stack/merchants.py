@@ -10,6 +10,7 @@ receive the webhooks of its own payments only.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,12 +23,20 @@ GATEWAYS = ("juspay", "paytm")
 
 
 def for_target(seed: MerchantSeed, target: str) -> MerchantSeed:
-    """``seed`` with gateway merchant ids made unique to ``target``."""
-    suffix = "".join(ch for ch in target if ch.isalnum())
+    """``seed`` with gateway accounts (ids and keys) made unique to ``target``.
+
+    The paybench API key and webhook credentials stay those of ``seed``,
+    shared by every target; the gateway keys differ too, because a gateway
+    identifies the merchant by its key as much as by its id.
+    """
+    suffix = "".join(ch for ch in target if ch.isalnum() or ch == "_")
+    derived = hashlib.sha256(f"{seed.paytm_merchant_key}:{suffix}".encode()).hexdigest()
     return dataclasses.replace(
         seed,
         juspay_merchant_id=f"{seed.juspay_merchant_id}_{suffix}",
-        paytm_mid=f"{seed.paytm_mid}{suffix.upper()}",
+        juspay_api_key=f"{seed.juspay_api_key}_{suffix}",
+        paytm_mid=f"{seed.paytm_mid}_{suffix}".upper(),
+        paytm_merchant_key=derived[:16],  # an AES-128 key, as Paytm's are
     )
 
 

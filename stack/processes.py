@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -45,8 +46,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when a listener could bind ``host:port`` now."""
+    """True when a server could listen on ``host:port`` now.
+
+    SO_REUSEADDR as servers set it: connections in TIME_WAIT from a stopped
+    server do not make its port busy, a live listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -171,7 +177,8 @@ class Supervisor:
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-            log.write(f"--- {stamp} start: {' '.join(argv)}\n".encode())
+            command = shlex.join(argv).replace("\n", "\\n")  # one header line, always
+            log.write(f"--- {stamp} start: {command}\n".encode())
             log.flush()
             popen = subprocess.Popen(
                 list(argv),

@@ -122,6 +122,8 @@ class ResourceSampler(threading.Thread):
                 seen.add(member.pid)
                 try:
                     with member.oneshot():
+                        if member.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped
+                            continue
                         cpu = member.cpu_times()
                         rss = member.memory_info().rss
                 except psutil.Error:  # exited between listing and reading

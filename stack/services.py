@@ -21,15 +21,19 @@ from types import TracebackType
 from typing import Any
 
 import psutil
-import psycopg
 import redis
-from psycopg import sql
 
 from stack import merchants as merchant_setup
 from stack.errors import ProcessDied, StackError
 from stack.infra import HOST, Infra
 from stack.processes import Supervisor, free_port, http_probe, port_is_free
-from stack.provision import MerchantSeed, demo_merchants, provision_target, reset_target
+from stack.provision import (
+    MerchantSeed,
+    demo_merchants,
+    drop_target,
+    provision_target,
+    reset_target,
+)
 from stack.targets import TargetLaunch, TargetSpec, resolve_targets
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -295,11 +299,8 @@ class Stack:
         info = self.infra.postgres
         shared = info is not None and not info.embedded
         if shared and not self.config.keep_schemas and self._provisioned:
-            with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
-                for schema in self._provisioned:
-                    conn.execute(
-                        sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-                    )
+            for schema in self._provisioned:
+                drop_target(self.database_url, schema)
         self._provisioned.clear()
         rinfo = self.infra.redis
         if rinfo is not None and not rinfo.embedded and not self.config.keep_schemas:
