@@ -1,0 +1,189 @@
+"""Compare two runs target by target: what changed, and whether it is significant.
+
+``compare_runs`` is what ``paybench compare RUN_A RUN_B [--fail-on SPEC] [--slo SPEC]``
+calls (through ``reports.cli_commands.compare_command``). Run A is the reference, run B
+the new one. Changes are relative (B/A - 1) except the error ratio, whose change is the
+absolute difference (a rise from 0 % has no relative size). Comparing runs only makes
+sense on the same machine and settings; differences in the recorded environment are
+listed as a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reports import format as fmt
+from reports import stats
+from reports.analysis import headline_trials
+from reports.gates import (
+    GateResult,
+    RegressionGate,
+    SloGate,
+    evaluate_regression,
+    evaluate_slo,
+    parse_regression,
+    parse_slo,
+)
+from reports.load import load_run
+from reports.render import build_results, jsonable
+
+COMPARED_METRICS: tuple[str, ...] = (
+    "throughput_rps", "goodput_rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
+    "error_ratio", "cpu_per_1k_target",
+)
+ABSOLUTE_METRICS = frozenset({"error_ratio"})
+ENVIRONMENT_KEYS: tuple[tuple[str, ...], ...] = (
+    ("cpu", "model"), ("cpu", "count"), ("memory_bytes",), ("python",),
+    ("postgres", "version"), ("redis", "version"), ("locust_version",),
+)
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """Run B against run A: per-target changes, gate outcomes and warnings."""
+
+    run_a: Path
+    run_b: Path
+    changes: dict[str, dict[str, dict[str, Any]]]
+    gates: list[GateResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when no gate tripped (the CLI exits 1 otherwise)."""
+        return all(g.passed for g in self.gates)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out: dict[str, Any] = jsonable({
+            "run_a": str(self.run_a), "run_b": str(self.run_b), "changes": self.changes,
+            "gates": [g.as_dict() for g in self.gates], "passed": self.passed,
+            "warnings": self.warnings,
+        })
+        return out
+
+
+def _dig(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def environment_differences(env_a: dict[str, Any], env_b: dict[str, Any]) -> list[str]:
+    """Machine-level settings that differ between two runs."""
+    diffs: list[str] = []
+    for keys in ENVIRONMENT_KEYS:
+        a, b = _dig(env_a, keys), _dig(env_b, keys)
+        if a != b and a is not None and b is not None:
+            diffs.append(f"{'.'.join(keys)}: {a} -> {b}")
+    return diffs
+
+
+def _values(trials: list[dict[str, Any]], key: str) -> list[float]:
+    return [float(t[key]) for t in trials if t.get(key) is not None]
+
+
+def compare_results(res_a: dict[str, Any], res_b: dict[str, Any]) -> dict[str, Any]:
+    """Per target present in both, per metric: A and B medians, change, interval, test."""
+    changes: dict[str, Any] = {}
+    for target in res_a["targets"]:
+        if target not in res_b["targets"]:
+            continue
+        ta = headline_trials(res_a["trials"], target)
+        tb = headline_trials(res_b["trials"], target)
+        metrics: dict[str, Any] = {}
+        for key in COMPARED_METRICS:
+            va, vb = _values(ta, key), _values(tb, key)
+            med_a = res_a["targets"][target]["summary"][key]["median"]
+            med_b = res_b["targets"][target]["summary"][key]["median"]
+            sig = stats.mann_whitney(vb, va)
+            entry: dict[str, Any] = {"a": med_a, "b": med_b, "p_value": sig.p_value,
+                                     "significant": sig.significant,
+                                     "significance": sig.reason, "n_a": len(va), "n_b": len(vb),
+                                     "kind": "absolute" if key in ABSOLUTE_METRICS else "relative"}
+            if med_a is None or med_b is None:
+                entry.update(change=None, low=None, high=None)
+            elif key in ABSOLUTE_METRICS:
+                entry.update(change=med_b - med_a, low=None, high=None)
+            else:
+                ratio = stats.ratio_interval(vb, va)
+                entry.update(change=ratio.ratio - 1.0, low=ratio.low - 1.0,
+                             high=ratio.high - 1.0)
+            metrics[key] = entry
+        changes[target] = metrics
+    out: dict[str, Any] = jsonable(changes)
+    return out
+
+
+def compare_runs(
+    run_a: Path | str,
+    run_b: Path | str,
+    *,
+    fail_on: str | list[RegressionGate] | None = None,
+    slo: str | list[SloGate] | None = None,
+) -> RunComparison:
+    """Compare run B against run A; evaluate regression gates and SLO gates (on run B).
+
+    Called by ``paybench compare RUN_A RUN_B --fail-on p99:10%,throughput:5% --slo ...``.
+    Raises ``RunDirError`` for an unusable run directory and ``GateSpecError`` (a
+    ValueError) for a malformed gate spec.
+    """
+    reg_gates = parse_regression(fail_on) if isinstance(fail_on, str) else (fail_on or [])
+    slo_gates = parse_slo(slo) if isinstance(slo, str) else (slo or [])
+    data_a, data_b = load_run(run_a), load_run(run_b)
+    res_a, res_b = build_results(data_a), build_results(data_b)
+    changes = compare_results(res_a, res_b)
+    warnings: list[str] = []
+    diffs = environment_differences(data_a.environment, data_b.environment)
+    if diffs:
+        warnings.append("environments differ, so the comparison mixes machines: "
+                        + "; ".join(diffs))
+    only = sorted(set(res_a["targets"]) ^ set(res_b["targets"]))
+    if only:
+        warnings.append(f"targets in only one run are not compared: {', '.join(only)}")
+    for label, res in (("A", res_a), ("B", res_b)):
+        if not res["complete"]:
+            warnings.append(f"run {label} is incomplete: {'; '.join(res['incomplete_reasons'])}")
+    gates = evaluate_regression(changes, reg_gates)
+    gates += [GateResult(g.spec, f"{g.target} (run B)", g.value, g.passed, g.detail)
+              for g in evaluate_slo(res_b, slo_gates)]
+    return RunComparison(data_a.path, data_b.path, changes, gates, warnings)
+
+
+def _change(entry: dict[str, Any]) -> str:
+    change = entry["change"]
+    if change is None or not math.isfinite(change):
+        return "-"
+    if entry["kind"] == "absolute":
+        return f"{change * 100:+.2f} pp"
+    text = f"{change:+.1%}"
+    if entry["low"] is not None and entry["high"] is not None:
+        text += f" [{entry['low']:+.1%}, {entry['high']:+.1%}]"
+    return text
+
+
+def format_comparison(cmp: RunComparison) -> str:
+    """Plain-text table for the CLI: per target and metric, A, B, change, significance."""
+    rows: list[tuple[str, ...]] = [("target", "metric", "A", "B", "change [95% CI]", "")]
+    for target, metrics in cmp.changes.items():
+        for key, e in metrics.items():
+            show = fmt.pct if key == "error_ratio" else fmt.num
+            mark = (f"p={e['p_value']:.3f}" if e["significant"] else
+                    "~ (too few trials)" if e["significance"] == "too few trials" else
+                    f"~ (p={e['p_value']:.2f})")
+            rows.append((target, key, show(e["a"]), show(e["b"]), _change(e), mark))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("~ = not significant (Mann-Whitney U, alpha 0.05)")
+    lines.extend(f"warning: {w}" for w in cmp.warnings)
+    for g in cmp.gates:
+        lines.append(f"gate {'pass' if g.passed else 'FAILED'}: {g.spec} on {g.target}: "
+                     f"{g.detail}")
+    return "\n".join(lines)
