@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -30,22 +32,32 @@ def parse_args(argv: list[str] | None = None) -> SimSettings:
     return SimSettings(host=args.host, port=args.port, profile=profile, seed=args.seed)
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = parse_args(argv)
-    app = create_app(settings)
+async def serve(settings: SimSettings) -> None:
+    """Serve until SIGINT/SIGTERM; with ``--port 0`` the OS picks the port."""
+    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
+    await site.start()
+    port = runner.addresses[0][1]
+    # One line on stdout: callers (tests, the stack) read the real port from it.
     print(
-        f"gateway_sim listening on http://{settings.host}:{settings.port} "
+        f"gateway_sim listening on http://{settings.host}:{port} "
         f"profile={settings.profile.name} seed={settings.seed}",
         flush=True,
     )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=None,
-        handle_signals=True,
-    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(argv)
+    asyncio.run(serve(settings))
     return 0
 
 

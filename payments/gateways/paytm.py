@@ -246,6 +246,16 @@ def _open_reply(
     return body, None, None
 
 
+def _error_message(reply: HttpResponse) -> str:
+    """The gateway's ``resultMsg`` when an error reply has one, else a body snippet."""
+    env = open_envelope(reply.body)
+    if env is not None:
+        message = _result(env[1])[2]
+        if message:
+            return message
+    return outcomes.snippet(reply)
+
+
 def _charge_error(reply: GatewayReply, *, query: bool = False) -> ChargeOutcome | None:
     if isinstance(reply, TransportError):
         return outcomes.charge_transport_outcome(reply, query=query)
@@ -253,13 +263,13 @@ def _charge_error(reply: GatewayReply, *, query: bool = False) -> ChargeOutcome 
         return ChargeOutcome(
             AttemptStatus.UNKNOWN,
             error_code=outcomes.http_code(reply),
-            error_message=outcomes.snippet(reply),
+            error_message=_error_message(reply),
         )
     if reply.status >= 400:
         return ChargeOutcome(
             AttemptStatus.FAILED,
             error_code=outcomes.http_code(reply),
-            error_message=outcomes.snippet(reply),
+            error_message=_error_message(reply),
         )
     return None
 
@@ -334,13 +344,13 @@ def _refund_error(reply: GatewayReply, *, query: bool = False) -> RefundOutcome 
         return RefundOutcome(
             RefundStatus.UNKNOWN,
             error_code=outcomes.http_code(reply),
-            error_message=outcomes.snippet(reply),
+            error_message=_error_message(reply),
         )
     if reply.status >= 400:
         return RefundOutcome(
             RefundStatus.FAILED,
             error_code=outcomes.http_code(reply),
-            error_message=outcomes.snippet(reply),
+            error_message=_error_message(reply),
         )
     return None
 
