@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from vyked_sample_app import SampleService
 
 from legacy_adapter.vyked import (
     INTERNAL_PREFIX,
@@ -20,6 +22,14 @@ from legacy_adapter.vyked import (
     json_response,
     post,
 )
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    """An httpx client calling a fresh sample application in process (fresh /_stats)."""
+    transport = httpx.WSGITransport(app=WSGIApplication(SampleService()))
+    with httpx.Client(transport=transport, base_url="http://sample") as c:
+        yield c
 
 
 def _stats(client: httpx.Client) -> dict[str, Any]:

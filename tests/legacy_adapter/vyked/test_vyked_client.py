@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from vyked_sample_app import SampleService
+from vyked_servers import start_gunicorn
 
 from legacy_adapter.vyked import (
     ClientDisconnected,
@@ -20,6 +22,14 @@ from legacy_adapter.vyked import (
     post,
 )
 from legacy_adapter.vyked.context import reset_request_id, set_request_id
+
+
+@pytest.fixture(scope="module")
+def gunicorn_one_worker() -> Iterator[str]:
+    """Base URL of the sample app under gunicorn with one sync worker."""
+    base_url, stop = start_gunicorn("vyked_sample_app:create_app()", workers=1)
+    yield base_url
+    stop()
 
 
 class _Recorder:

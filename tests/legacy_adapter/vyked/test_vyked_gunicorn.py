@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 from vyked_servers import start_gunicorn
 
 SLOW_S = 0.4
+
+
+@pytest.fixture(scope="module")
+def gunicorn_one_worker() -> Iterator[str]:
+    """Base URL of the sample app under gunicorn with one sync worker."""
+    base_url, stop = start_gunicorn("vyked_sample_app:create_app()", workers=1)
+    yield base_url
+    stop()
 
 
 def _slow(base_url: str) -> dict[str, Any]:
