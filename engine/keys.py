@@ -1,0 +1,23 @@
+"""Typed keys of the engine's application state."""
+
+from __future__ import annotations
+
+import aiohttp
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from payments.metrics import Metrics
+from engine.ports import EnginePorts
+from engine.stats import Aggregator
+from payments.api import Context
+from payments.config import ServiceSettings
+
+SETTINGS = web.AppKey("settings", ServiceSettings)
+CONTEXT = web.AppKey("context", Context)
+POOL = web.AppKey("pool", asyncpg.Pool)
+REDIS = web.AppKey("redis", aioredis.Redis)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+PORTS = web.AppKey("ports", EnginePorts)
+METRICS = web.AppKey("metrics", Metrics)
+STATS = web.AppKey("stats", Aggregator)

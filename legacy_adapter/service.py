@@ -1,0 +1,128 @@
+"""The legacy payment service, written against Vyked's API on the shim.
+
+Every handler blocks: it drives the shared flow from ``payments`` with
+psycopg, redis and httpx calls, so a gunicorn sync worker serves one request
+at a time, as the Vyked service did. Bodies, statuses and decisions come from
+``payments`` and are therefore those of the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from legacy_adapter.ports import DB_UNAVAILABLE, LegacyPorts
+from legacy_adapter.vyked import HTTPService, Request, Response, get, post
+from payments.api import ApiRequest, Context, Route, handle, health_flow, routes
+from payments.config import ServiceSettings
+from payments.effects import run_sync
+from payments.metrics import Metrics
+from payments.models import encode_json, error_body
+
+log = logging.getLogger("legacy")
+
+JSON = "application/json"
+_ROUTES: dict[str, Route] = {r.name: r for r in routes()}
+
+
+class PaymentService(HTTPService):
+    """``PaymentService`` v1: the contract of ``openapi.yaml``, blocking I/O."""
+
+    def __init__(self, settings: ServiceSettings, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__("PaymentService", "1", host, port)
+        self.settings = settings
+        self.metrics = Metrics("legacy")
+        self.ports = LegacyPorts(settings, self.metrics)
+        self.context = Context(settings)
+        for exc_type in DB_UNAVAILABLE:
+            self.add_error_handler(exc_type, self._database_unavailable)
+
+    def _database_unavailable(self, exc: BaseException, request: Request) -> Response:
+        log.warning("database unavailable", extra={"error": repr(exc)})
+        return Response(
+            status=503,
+            body=error_body("database unavailable, retry later", "database_unavailable"),
+            content_type=JSON,
+        )
+
+    def _serve(self, name: str, request: Request) -> Response:
+        route = _ROUTES[name]
+        api_request = ApiRequest(
+            method=request.method,
+            path=request.path,
+            params=request.match_info,
+            query={k: v for k, v in request.query.items()},
+            authorization=request.headers.get("Authorization"),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            body=request.body,
+            content_type=request.content_type,
+            headers=request.headers,
+        )
+        result = run_sync(handle(self.context, route, api_request), self.ports)
+        return Response(
+            status=result.status, body=result.body, headers=result.headers, content_type=JSON
+        )
+
+    @post(path="/v1/payments")
+    def create_payment(self, request: Request) -> Response:
+        return self._serve("create_payment", request)
+
+    @get(path="/v1/payments")
+    def list_payments(self, request: Request) -> Response:
+        return self._serve("list_payments", request)
+
+    @get(path="/v1/payments/{payment_id}")
+    def get_payment(self, request: Request) -> Response:
+        return self._serve("get_payment", request)
+
+    @post(path="/v1/payments/{payment_id}/confirm")
+    def confirm_payment(self, request: Request) -> Response:
+        return self._serve("confirm_payment", request)
+
+    @post(path="/v1/payments/{payment_id}/sync")
+    def sync_payment(self, request: Request) -> Response:
+        return self._serve("sync_payment", request)
+
+    @post(path="/v1/payments/{payment_id}/refunds")
+    def create_refund(self, request: Request) -> Response:
+        return self._serve("create_refund", request)
+
+    @get(path="/v1/refunds/{refund_id}")
+    def get_refund(self, request: Request) -> Response:
+        return self._serve("get_refund", request)
+
+    @post(path="/v1/webhooks/juspay")
+    def webhook_juspay(self, request: Request) -> Response:
+        return self._serve("webhook_juspay", request)
+
+    @post(path="/v1/webhooks/paytm")
+    def webhook_paytm(self, request: Request) -> Response:
+        return self._serve("webhook_paytm", request)
+
+    @get(path="/health")
+    def health(self, request: Request) -> Response:
+        report = {"status": "ok", "db": "ok", "redis": "ok"}
+        try:
+            run_sync(health_flow(), self.ports)
+        except Exception:
+            report["db"] = "unavailable"
+        try:
+            self.ports.cache.ping()
+        except (redis.RedisError, OSError):
+            report["redis"] = "unavailable"
+        ok = report["db"] == "ok" and report["redis"] == "ok"
+        report["status"] = "ok" if ok else "degraded"
+        return Response(status=200 if ok else 503, body=encode_json(report), content_type=JSON)
+
+    @get(path="/metrics")
+    def metrics_endpoint(self, request: Request) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        stats = self.ports.pool.get_stats()
+        self.metrics.db_pool_size.set(stats.get("pool_size", 0))
+        self.metrics.db_pool_in_use.set(stats.get("pool_size", 0) - stats.get("pool_available", 0))
+        return Response(
+            body=generate_latest(self.metrics.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )

@@ -1,0 +1,19 @@
+"""WSGI entry point: ``gunicorn legacy_adapter.wsgi:application`` (settings from env).
+
+Gunicorn imports this module in each worker (no preload), so every worker
+opens its own pool, Redis client and HTTP client after the fork.
+"""
+
+from __future__ import annotations
+
+import os
+
+from legacy_adapter.service import PaymentService
+from legacy_adapter.vyked import Host
+from payments.config import ServiceSettings
+from payments.logs import configure_logging
+
+configure_logging("legacy")
+Host.configure("PaymentService")
+Host.attach_http_service(PaymentService(ServiceSettings.from_env(os.environ)))
+application = Host.wsgi_app()
