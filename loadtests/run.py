@@ -57,12 +57,14 @@ def slo_dict(spec: str | None) -> dict[str, Any] | None:
     """The SLO for the report's capacity search: ``{"p99_ms", "error_ratio", "spec"}``."""
     if not spec:
         return None
+    from reports.gates import slo_limits
+
+    p99, err = slo_limits(parse_slo(spec))
     out: dict[str, Any] = {"spec": spec}
-    for metric, _op, value, unit in parse_slo(spec):
-        if metric == "p99":
-            out["p99_ms"] = value * 1000.0 if unit == "s" else value
-        elif metric in ("errors", "error_rate"):
-            out["error_ratio"] = value / 100.0 if unit == "%" else value
+    if p99 is not None:
+        out["p99_ms"] = p99
+    if err is not None:
+        out["error_ratio"] = err
     return out
 
 
@@ -186,7 +188,7 @@ def execute(
             keys = {t: [m.api_key for m in stack.merchants.get(t, [])] or list(config.api_keys)
                     for t in config.targets}
             runner = TrialRunner(run_dir, config, urls=urls, api_keys=keys, stack=stack,
-                                 base_env=base_env, log=log)
+                                 base_env=base_env, log=log, started=t0)
             try:
                 trials = runner.run(plans)
                 complete = True
@@ -271,22 +273,11 @@ def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -
     try:
         reports: Any = importlib.import_module("reports")
         outcome.report = reports.render_run(outcome.run_dir, slo=config.slo)
-        outcome.summary = reports.summary_table(outcome.report)
-        outcome.gates_failed = gates_failed(outcome.report)
+        outcome.summary = reports.summary_table(outcome.report.results)
+        outcome.gates_failed = not outcome.report.gates_passed
     except Exception as exc:  # keep the raw data usable even if rendering fails
         log(f"report rendering failed: {type(exc).__name__}: {exc}")
         outcome.summary = fallback_summary(outcome.trials)
-
-
-def gates_failed(report: Any) -> bool:
-    """True when any SLO gate in the rendered results failed."""
-    results = getattr(report, "results", report)
-    if not isinstance(results, dict):
-        return bool(getattr(report, "gates_failed", False))
-    gates = results.get("gates") or results.get("slo_gates") or []
-    if isinstance(gates, dict):
-        gates = gates.get("results") or []
-    return any(isinstance(g, dict) and g.get("passed") is False for g in gates)
 
 
 def fallback_summary(trials: Sequence[Mapping[str, Any]]) -> str:

@@ -180,6 +180,7 @@ class TrialRunner:
         stack: StackLike | None,
         base_env: Mapping[str, str],
         log: Callable[[str], None] = print,
+        started: float | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.config = config
@@ -188,7 +189,7 @@ class TrialRunner:
         self.stack = stack
         self.base_env = dict(base_env)
         self.log = log
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started
         self.results: list[dict[str, Any]] = []
 
     def run(self, plans: Sequence[TrialPlan]) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ class ScenarioSettings:
 
     api_keys: tuple[str, ...]
     think_time_s: float = 0.0
-    poll_interval_s: float = 0.05
-    poll_max: int = 40
+    poll_interval_s: float = 0.2
+    poll_max: int = 25
     retry_concurrency: int = 4
     browse_pool: int = 5
     seed: int = 1
@@ -36,8 +36,8 @@ def from_env(env: Mapping[str, str] | None = None) -> ScenarioSettings:
     return ScenarioSettings(
         api_keys=keys,
         think_time_s=float(env.get("PAYBENCH_THINK_TIME_S", "0")),
-        poll_interval_s=float(env.get("PAYBENCH_POLL_INTERVAL_S", "0.05")),
-        poll_max=int(env.get("PAYBENCH_POLL_MAX", "40")),
+        poll_interval_s=float(env.get("PAYBENCH_POLL_INTERVAL_S", "0.2")),
+        poll_max=int(env.get("PAYBENCH_POLL_MAX", "25")),
         retry_concurrency=int(env.get("PAYBENCH_RETRY_CONCURRENCY", "4")),
         browse_pool=int(env.get("PAYBENCH_BROWSE_POOL", "5")),
         seed=int(env.get("PAYBENCH_SEED", "1")),
