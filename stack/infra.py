@@ -274,6 +274,7 @@ class Infra:
         self._pg_max_connections = pg_max_connections
         self._timeout_s = timeout_s
         self._started: list[str] = []
+        self._found: dict[str, list[int]] = {}
         self.database_url = ""
         self.redis_url = ""
         self.postgres: ServerInfo | None = None
@@ -341,12 +342,24 @@ class Infra:
             self._workdir = None
 
     def pids(self) -> list[tuple[str, int]]:
-        """(role, pid) of the PostgreSQL and Redis servers, when they are local."""
+        """(role, pid) of the PostgreSQL and Redis servers, when they are local.
+
+        Given servers are found once by their listening port (a scan of every
+        socket, too slow to repeat at each resource sample).
+        """
         out: list[tuple[str, int]] = []
         for role, url in (("postgres", self.database_url), ("redis", self.redis_url)):
-            port = _port_of(url)
-            if port is not None:
-                out.extend((role, pid) for pid in listening_pids(port))
+            if role in self._started and self._sup is not None:
+                proc = self._sup.get(role)
+                if proc.alive():
+                    out.append((role, proc.pid))
+                continue
+            cached = self._found.get(role)
+            if cached is None or not all(psutil.pid_exists(pid) for pid in cached):
+                port = _port_of(url)
+                cached = listening_pids(port) if port is not None else []
+                self._found[role] = cached
+            out.extend((role, pid) for pid in cached)
         return out
 
     def describe(self) -> dict[str, Any]:

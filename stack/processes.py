@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -290,6 +290,32 @@ def http_probe(url: str, timeout_s: float = 2.0) -> str | None:
         return f"HTTP {exc.code}"
     except (OSError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
+
+
+def with_descendants(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Each (role, pid) followed by its live descendants under the same role, deduplicated.
+
+    One scan of the process table for the whole list: walking it per process
+    (``psutil.Process.children``) costs a full scan each, which a sampler
+    ticking twice a second on a 2-core machine would feel.
+    """
+    children: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        ppid = proc.info.get("ppid")
+        if ppid is not None:
+            children.setdefault(ppid, []).append(proc.pid)
+    out: list[tuple[str, int]] = []
+    seen: set[int] = set()
+    for role, root in pairs:
+        todo = [root]
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            out.append((role, pid))
+            todo.extend(children.get(pid, ()))
+    return out
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -8,7 +8,6 @@ nothing is counted twice), which lets the report compute CPU seconds per
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import threading
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 
 import psutil
+
+from stack.processes import with_descendants
 
 COLUMNS = ("t", "role", "pid", "cpu_s", "rss_bytes")
 
@@ -108,25 +109,23 @@ class ResourceSampler(threading.Thread):
         now = time.time()
         rows: list[tuple[str, str, int, str, int]] = []
         seen: set[int] = set()
-        for role, pid in self._targets():
-            proc = self._process(pid)
-            if proc is None:
+        targets = self._targets()
+        if self.include_children:
+            targets = with_descendants(targets)
+        for role, pid in targets:
+            if pid in seen:
                 continue
-            family = [proc]
-            if self.include_children:
-                with contextlib.suppress(psutil.Error):
-                    family.extend(proc.children(recursive=True))
-            for member in family:
-                if member.pid in seen:
-                    continue
-                seen.add(member.pid)
-                try:
-                    with member.oneshot():
-                        if member.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped
-                            continue
-                        cpu = member.cpu_times()
-                        rss = member.memory_info().rss
-                except psutil.Error:  # exited between listing and reading
-                    continue
-                rows.append((f"{now:.3f}", role, member.pid, f"{cpu.user + cpu.system:.3f}", rss))
+            seen.add(pid)
+            member = self._process(pid)
+            if member is None:
+                continue
+            try:
+                with member.oneshot():
+                    if member.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped
+                        continue
+                    cpu = member.cpu_times()
+                    rss = member.memory_info().rss
+            except psutil.Error:  # exited between listing and reading
+                continue
+            rows.append((f"{now:.3f}", role, pid, f"{cpu.user + cpu.system:.3f}", rss))
         return rows

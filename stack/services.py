@@ -20,13 +20,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import psutil
 import redis
 
 from stack import merchants as merchant_setup
 from stack.errors import ProcessDied, StackError
 from stack.infra import HOST, Infra
-from stack.processes import Supervisor, free_port, http_probe, port_is_free
+from stack.processes import (
+    Supervisor,
+    free_port,
+    http_probe,
+    port_is_free,
+    with_descendants,
+)
 from stack.provision import (
     MerchantSeed,
     demo_merchants,
@@ -248,25 +253,9 @@ class Stack:
 
     def processes(self) -> list[tuple[str, int]]:
         """(role, pid) of every process of the stack, children (workers, backends) included."""
-        seen: set[int] = set()
-        out: list[tuple[str, int]] = []
-
-        def add(role: str, pid: int) -> None:
-            if pid not in seen:
-                seen.add(pid)
-                out.append((role, pid))
-
-        for proc in self.supervisor.children:
-            if proc.alive():
-                add(proc.role, proc.pid)
-                for child in proc.descendants():
-                    add(proc.role, child.pid)
-        for role, pid in self.infra.pids():  # servers we did not start but can see
-            add(role, pid)
-            with contextlib.suppress(psutil.Error):
-                for child in psutil.Process(pid).children(recursive=True):
-                    add(role, child.pid)
-        return out
+        roots = [(p.role, p.pid) for p in self.supervisor.children if p.alive()]
+        roots += self.infra.pids()  # servers we did not start but can see; duplicates dropped
+        return with_descendants(roots)
 
     def reset(self, target: str) -> None:
         """Same starting state for the next trial: empty tables (merchants kept),

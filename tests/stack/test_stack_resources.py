@@ -43,7 +43,7 @@ def test_sampler_rows_are_sane(tmp_path: Path) -> None:
     times, cpu, rss = zip(*own, strict=True)
     assert list(times) == sorted(times)
     assert list(cpu) == sorted(cpu)
-    assert cpu[-1] - cpu[0] > 0.3, "a busy loop burns CPU"
+    assert cpu[-1] - cpu[0] > 0.1, "a busy loop burns CPU"
     assert min(rss) > 1_000_000
     legacy = [r for r in rows if r[1] == "legacy"]
     assert 1 <= len(legacy) < len(own), "the exited process stops producing rows"
