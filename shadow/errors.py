@@ -5,6 +5,7 @@
     +-- CaptureFormatError      a capture line that cannot be read (exit 2);
                                 carries ``path`` and ``line``
     +-- ReplayAborted           too many sends failed (AREX stops at 10%)
+    +-- EnvironmentFailed       the stack could not be started or died (exit 3)
 """
 
 from __future__ import annotations
@@ -40,3 +41,9 @@ class ReplayAborted(ShadowError):
         self.side = side
         self.failed = failed
         self.sent = sent
+
+
+class EnvironmentFailed(ShadowError):
+    """The services under test could not be started or stopped answering."""
+
+    exit_code = 3

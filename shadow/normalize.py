@@ -3,7 +3,7 @@
 Rules come from a YAML or JSON file (every key optional)::
 
     ignore_paths: ["/description", "/data/*/metadata"]   # JSON Pointers; * = one
-    mask_paths: ["**/gateway_txn_id"]                     # segment, ** = any depth
+    mask_paths: ["/**/gateway_txn_id"]                     # segment, ** = any depth
     mask_ids: true             # pay_..., re_..., att_... anywhere in a string
     id_prefixes: [pay, re, att]
     mask_timestamps: true      # ISO 8601 date-times anywhere in a string
@@ -40,7 +40,7 @@ _TIMESTAMP_RE = re.compile(
 @dataclass(frozen=True)
 class Rules:
     ignore_paths: tuple[str, ...] = ()
-    mask_paths: tuple[str, ...] = ("**/gateway_txn_id",)
+    mask_paths: tuple[str, ...] = ("/**/gateway_txn_id",)
     mask_ids: bool = True
     id_prefixes: tuple[str, ...] = DEFAULT_ID_PREFIXES
     mask_timestamps: bool = True

@@ -1,0 +1,90 @@
+"""The steps of a shadow run over one output directory.
+
+    replay_to_dir   capture -> exchanges.jsonl + replay.json
+    fetch_ledger    the simulator's ledger -> ledger.json (with scopes.json)
+    report_dir      exchanges.jsonl (+ ledger) -> summary.json, report.html, report.md
+
+Each step reads and writes files only in the directory, so ``shadow report
+DIR`` can re-render a finished run with other rules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from shadow.analysis import analyze
+from shadow.audit import AuditResult, SideScope, audit, parse_ledger, payment_refs
+from shadow.capture import CaptureWriter, iter_capture, read_capture
+from shadow.errors import ShadowConfigError
+from shadow.normalize import Rules
+from shadow.replay import ReplaySettings, ReplayStats, replay
+from shadow.report import write_report
+
+EXCHANGES = "exchanges.jsonl"
+LEDGER = "ledger.json"
+SCOPES = "scopes.json"
+REPLAY = "replay.json"
+RULES = "rules.json"
+
+
+async def replay_to_dir(capture: Path, settings: ReplaySettings, out_dir: Path) -> ReplayStats:
+    """Replay ``capture`` into ``out_dir/exchanges.jsonl``; stats in ``replay.json``."""
+    # Read (and validate) the whole capture first: a bad line fails before any send.
+    exchanges = read_capture(capture)
+    with CaptureWriter(out_dir / EXCHANGES) as writer:
+        stats = await replay(exchanges, settings, writer)
+    (out_dir / REPLAY).write_text(json.dumps(stats.to_json(), indent=2) + "\n")
+    return stats
+
+
+async def fetch_ledger(gateway_url: str, timeout_s: float = 15.0) -> Any:
+    """The simulator's whole ledger as JSON (``GET /__admin__/ledger``)."""
+    url = gateway_url.rstrip("/") + "/__admin__/ledger"
+    async with aiohttp.ClientSession() as session, session.get(
+        url, timeout=aiohttp.ClientTimeout(total=timeout_s)
+    ) as resp:
+        if resp.status != 200:
+            raise ShadowConfigError(f"ledger at {url} answered HTTP {resp.status}")
+        return await resp.json()
+
+
+def save_ledger(out_dir: Path, ledger: Any, merchants: Mapping[str, list[str]]) -> None:
+    (out_dir / LEDGER).write_text(json.dumps(ledger, indent=1) + "\n")
+    (out_dir / SCOPES).write_text(json.dumps({k: sorted(v) for k, v in merchants.items()},
+                                             indent=2) + "\n")
+
+
+def audit_dir(out_dir: Path) -> AuditResult | None:
+    """Audit the saved ledger against the sides' payments, if a ledger was saved."""
+    if not (out_dir / LEDGER).exists() or not (out_dir / SCOPES).exists():
+        return None
+    try:
+        entries = parse_ledger(json.loads((out_dir / LEDGER).read_text()))
+        merchants = json.loads((out_dir / SCOPES).read_text())
+    except ValueError as exc:
+        raise ShadowConfigError(f"unreadable ledger in {out_dir}: {exc}") from None
+    exchanges = read_capture(out_dir / EXCHANGES)
+    scopes = {
+        side: SideScope(frozenset(ids), payment_refs(exchanges, side))
+        for side, ids in merchants.items()
+    }
+    return audit(entries, scopes)
+
+
+def report_dir(
+    out_dir: Path, rules: Rules, *, meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Analyse ``out_dir/exchanges.jsonl`` (and its ledger) and write the report."""
+    path = out_dir / EXCHANGES
+    if not path.exists():
+        raise ShadowConfigError(f"{out_dir} has no {EXCHANGES}: not a shadow output directory")
+    analysis = analyze(iter_capture(path), rules)
+    info = dict(meta or {})
+    if (out_dir / REPLAY).exists():
+        info.setdefault("replay", (out_dir / REPLAY).read_text().strip().replace("\n", " "))
+    return write_report(out_dir, analysis, audit_dir(out_dir), meta=info)
