@@ -1,0 +1,171 @@
+"""Requests per second the gateway simulator sustains with the ``instant`` profile.
+
+Starts ``python -m gateway_sim --port 0`` as a subprocess on 127.0.0.1, registers
+one Juspay and one Paytm merchant, then runs concurrent aiohttp clients for a
+bounded time and request count per scenario and prints the figures::
+
+    .venv/bin/python benchmarks/gateway_sim_throughput.py --seconds 5 --concurrency 64
+
+Scenarios: Juspay order status reads (``GET /orders/{id}``), full Juspay
+charges (``POST /orders`` + ``POST /txns``) and full Paytm charges (signed
+initiate + process). Client and server share the machine, so the measured rate
+is a lower bound for the simulator alone (often the Python client is the
+bottleneck); the simulator's own CPU time per request, and the rate one
+fully used simulator core would sustain at that cost, are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+
+from payments.gateways import juspay, paytm
+from payments.gateways.base import ChargeRequest, GatewayCredentials, GatewayName, HttpRequest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYTM_KEY = "benchKey16bytes!"
+
+RequestsFor = Callable[[int], list[HttpRequest]]
+
+
+def start_sim() -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, "-m", "gateway_sim", "--host", "127.0.0.1", "--port", "0"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise SystemExit(f"simulator did not start: {line!r}")
+    return proc, line.split("listening on ", 1)[1].split()[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process from /proc (Linux); 0.0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_scenario(
+    session: aiohttp.ClientSession,
+    url: str,
+    make: RequestsFor,
+    *,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+) -> tuple[int, int, float]:
+    """(requests, errors, elapsed) with ``concurrency`` workers until time or count runs out."""
+    done = 0
+    errors = 0
+    counter = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done, errors, counter
+        while time.perf_counter() < deadline and counter < max_requests:
+            counter += 1
+            for req in make(counter):
+                async with session.request(
+                    req.method, url + req.path, headers=dict(req.headers), data=req.body
+                ) as resp:
+                    await resp.read()
+                    done += 1
+                    if resp.status != 200:
+                        errors += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done, errors, time.perf_counter() - start
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    proc, url = start_sim()
+    try:
+        jcreds = GatewayCredentials(GatewayName.JUSPAY, "bench_j", "bench_key")
+        pcreds = GatewayCredentials(GatewayName.PAYTM, "BENCHMID", PAYTM_KEY)
+        run_id = secrets.token_hex(3)
+        connector = aiohttp.TCPConnector(limit=args.concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async with session.post(
+                url + "/__admin__/merchants",
+                json=[
+                    {"gateway": "juspay", "merchant_id": "bench_j", "api_key": "bench_key"},
+                    {"gateway": "paytm", "merchant_id": "BENCHMID", "api_key": PAYTM_KEY},
+                ],
+            ) as resp:
+                resp.raise_for_status()
+            seed_req = ChargeRequest(f"seed{run_id}", 10_000, "INR", "card")
+            for req in (
+                juspay.create_order_request(jcreds, seed_req),
+                juspay.create_txn_request(jcreds, seed_req),
+            ):
+                async with session.request(
+                    req.method, url + req.path, headers=dict(req.headers), data=req.body
+                ) as resp:
+                    await resp.read()
+            status_req = juspay.order_status_request(jcreds, seed_req.attempt_id)
+
+            def juspay_charge(n: int) -> list[HttpRequest]:
+                req = ChargeRequest(f"j{run_id}{n}", 10_000, "INR", "card")
+                return [
+                    juspay.create_order_request(jcreds, req),
+                    juspay.create_txn_request(jcreds, req),
+                ]
+
+            def paytm_initiate(n: int) -> list[HttpRequest]:
+                req = ChargeRequest(f"p{run_id}{n}", 10_000, "INR", "card")
+                return [paytm.initiate_request(pcreds, req)]
+
+            scenarios: list[tuple[str, RequestsFor]] = [
+                ("juspay GET /orders/{id}", lambda n: [status_req]),
+                ("juspay POST /orders + /txns", juspay_charge),
+                ("paytm initiateTransaction (signed)", paytm_initiate),
+            ]
+            print(f"simulator {url} profile=instant concurrency={args.concurrency}")
+            for name, make in scenarios:
+                cpu0 = cpu_seconds(proc.pid)
+                done, errors, elapsed = await run_scenario(
+                    session,
+                    url,
+                    make,
+                    concurrency=args.concurrency,
+                    seconds=args.seconds,
+                    max_requests=args.max_requests,
+                )
+                cpu = cpu_seconds(proc.pid) - cpu0
+                per_req = cpu / done * 1e6 if done else 0.0
+                capacity = 1e6 / per_req if per_req else 0.0
+                print(
+                    f"{name:36s} {done / elapsed:7.0f} req/s measured  {done:7d} requests  "
+                    f"{errors} errors  sim CPU {per_req:5.0f} us/request "
+                    f"({cpu / elapsed:4.2f} cores) -> {capacity:6.0f} req/s per sim core"
+                )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
