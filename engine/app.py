@@ -15,8 +15,6 @@ from aiohttp import web
 
 from engine.handlers import register_routes
 from engine.keys import CONTEXT, HTTP, METRICS, POOL, PORTS, REDIS, SETTINGS, STATS
-from payments.logs import configure_logging
-from payments.metrics import Metrics
 from engine.middleware import error_middleware, request_id_middleware
 from engine.ports import EnginePorts
 from engine.stats import Aggregator
@@ -24,6 +22,8 @@ from payments.api import Context
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
+from payments.logs import configure_logging
+from payments.metrics import Metrics
 
 log = logging.getLogger("engine")
 

@@ -7,11 +7,11 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from payments.metrics import Metrics
 from engine.ports import EnginePorts
 from engine.stats import Aggregator
 from payments.api import Context
 from payments.config import ServiceSettings
+from payments.metrics import Metrics
 
 SETTINGS = web.AppKey("settings", ServiceSettings)
 CONTEXT = web.AppKey("context", Context)

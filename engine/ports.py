@@ -11,10 +11,10 @@ import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 
-from payments.metrics import Metrics
 from payments.config import ServiceSettings
 from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
+from payments.metrics import Metrics
 
 log = logging.getLogger("engine.ports")
 
@@ -51,13 +51,13 @@ class EnginePorts:
 
     async def cache_get(self, key: str) -> bytes | None:
         try:
-            value: bytes | None = await self._cache.get(self._prefix + key)
+            value = await self._cache.get(self._prefix + key)
         except (aioredis.RedisError, OSError) as exc:
             self._metrics.cache_errors.inc()
             log.warning("cache read failed", extra={"error": str(exc)})
             return None
         self._metrics.cache_lookups.labels("hit" if value is not None else "miss").inc()
-        return value
+        return value.encode() if isinstance(value, str) else value
 
     async def cache_put(self, effect: CachePut) -> None:
         try:

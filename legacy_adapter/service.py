@@ -52,7 +52,7 @@ class PaymentService(HTTPService):
             method=request.method,
             path=request.path,
             params=request.match_info,
-            query={k: v for k, v in request.query.items()},
+            query=dict(request.query.items()),
             authorization=request.headers.get("Authorization"),
             idempotency_key=request.headers.get("Idempotency-Key"),
             body=request.body,

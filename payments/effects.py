@@ -122,8 +122,8 @@ def run_sync(flow: Flow[T], ports: SyncPorts) -> T:
             else:
                 effect = flow.send(result)
     except StopIteration as stop:
-        result: T = stop.value
-        return result
+        done: T = stop.value
+        return done
     finally:
         flow.close()
 
@@ -140,8 +140,8 @@ async def run_async(flow: Flow[T], ports: AsyncPorts) -> T:
             else:
                 effect = flow.send(result)
     except StopIteration as stop:
-        result: T = stop.value
-        return result
+        done: T = stop.value
+        return done
     finally:
         flow.close()
 

@@ -18,16 +18,22 @@ from stack.provision import MerchantSeed
 from stack.services import Stack, StackConfig
 
 TARGETS = ("legacy", "engine")
-DATABASE_URL = os.environ.get("PAYBENCH_TEST_DATABASE_URL", "postgresql://root@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("PAYBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def database_url() -> str:
+    return os.environ["PAYBENCH_TEST_DATABASE_URL"]  # set by tests/conftest.py
+
+
+def redis_url() -> str:
+    return os.environ["PAYBENCH_TEST_REDIS_URL"]
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig(
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        database_url=DATABASE_URL,
-        redis_url=REDIS_URL,
+        database_url=database_url(),
+        redis_url=redis_url(),
         targets=TARGETS,
         workers=2,
         db_pool_size=4,
@@ -58,18 +64,18 @@ class Target:
         return httpx.Client(base_url=self.url, timeout=30)
 
     def count(self, table: str) -> int:
-        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        with psycopg.connect(database_url(), autocommit=True) as conn:
             row = conn.execute(f'SELECT count(*) FROM "{self.schema}"."{table}"').fetchone()
         assert row is not None
         return int(row[0])
 
     def sql(self, statement: str, *args: Any) -> list[tuple[Any, ...]]:
-        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        with psycopg.connect(database_url(), autocommit=True) as conn:
             conn.execute(f'SET search_path TO "{self.schema}"')
             return conn.execute(statement, args).fetchall()
 
     def cached(self, merchant_id: str, payment_id: str) -> bytes | None:
-        r = redis.Redis.from_url(REDIS_URL)
+        r = redis.Redis.from_url(redis_url())
         try:
             value = r.get(f"{self.redis_prefix}pay:{merchant_id}:{payment_id}")
         finally:

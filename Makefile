@@ -1,0 +1,40 @@
+# paybench: every target makes its own virtualenv first (only Python 3.11+ and a C compiler needed).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run quick test lint bench clean help
+
+help:
+	@echo "make run     full comparison run (legacy vs engine), report under runs/"
+	@echo "make quick   the same in about 90 s"
+	@echo "make test    the test suite (uses PAYBENCH_TEST_* servers, local ones, or embedded ones)"
+	@echo "make lint    ruff and mypy --strict"
+	@echo "make bench   micro-benchmarks of the shared payment core"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/paybench run
+
+quick: $(STAMP)
+	$(BIN)/paybench run --quick
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
