@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import aiohttp
-from conftest import TrioFactory
-from shadow_fakes import Behaviour
 
 from shadow.capture import basic_auth, read_capture
 from shadow.mirror import PollSettings
 from shadow.proxy import ProxySettings, RunningProxy
+from tests.shadow.shadow_fakes import Behaviour, TrioFactory
 
 PAYMENT = {"order_id": "ord-1", "amount": 10050, "currency": "INR", "gateway": "juspay",
            "payment_method": "card"}

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from conftest import CAPTURE_KEYS, Trio, TrioFactory
-from shadow_fakes import Behaviour
 
 from shadow import pipeline
 from shadow.capture import read_capture
@@ -20,6 +18,7 @@ from shadow.normalize import Rules
 from shadow.proxy import ProxySettings, RunningProxy
 from shadow.replay import ReplaySettings
 from shadow.workload import generate, write_workload
+from tests.shadow.shadow_fakes import CAPTURE_KEYS, Behaviour, Trio, TrioFactory
 
 FAST_POLL = PollSettings(timeout_s=3.0, interval_s=0.01, sync_after_s=1.0)
 
