@@ -21,7 +21,7 @@ from .errors import (
     VykedServiceException,
 )
 from .host import Host
-from .request import Request
+from .request import CoroutineStyleRequest, Request
 from .response import Response, error_response, json_response, text_error
 from .routing import INTERNAL_PREFIX, delete, get, head, options, patch, post, put
 from .service import HTTPService
@@ -35,6 +35,7 @@ __all__ = [
     "ClientNotFoundError",
     "ClientTimeoutError",
     "ConfigurationError",
+    "CoroutineStyleRequest",
     "HTTPError",
     "HTTPService",
     "HTTPServiceClient",

@@ -77,10 +77,10 @@ class WSGIApplication:
             response = self.handle(environ, request_id)
         finally:
             reset_request_id(token)
-        headers = response.headers.to_list()
-        headers.append((REQUEST_ID_HEADER, request_id))
-        headers.append(("Content-Length", str(len(response.body))))
-        start_response(status_line(response.status, response.reason), headers)
+        # Set, not appended: a handler's own Content-Length or request id must not duplicate.
+        response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers["Content-Length"] = str(len(response.body))
+        start_response(status_line(response.status, response.reason), response.headers.to_list())
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
         return [response.body]

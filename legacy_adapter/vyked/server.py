@@ -12,12 +12,13 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.types import WSGIApplication as WSGICallable
 
-from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # no stubs
+# gunicorn ships no types; types-gunicorn may or may not be installed, hence unused-ignore.
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped, unused-ignore]
 
 _logger = logging.getLogger("legacy_adapter.vyked")
 
 
-class _GunicornApplication(BaseApplication):  # type: ignore[misc]  # untyped base class
+class _GunicornApplication(BaseApplication):  # type: ignore[misc, unused-ignore]  # Any without stubs
     """Gunicorn embedded: configuration from a dict, the app already built."""
 
     def __init__(self, app: WSGICallable, options: Mapping[str, Any]) -> None:
@@ -29,7 +30,7 @@ class _GunicornApplication(BaseApplication):  # type: ignore[misc]  # untyped ba
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> WSGICallable:
+    def load(self) -> Any:  # the stubs' WSGI type is wider than wsgiref's
         return self._app
 
 

@@ -13,6 +13,7 @@ from vyked_sample_app import SampleService
 
 from legacy_adapter.vyked import (
     INTERNAL_PREFIX,
+    CoroutineStyleRequest,
     HTTPError,
     HTTPService,
     Request,
@@ -224,7 +225,7 @@ class _Edge(HTTPService):
         super().__init__("edge", 1, client_max_size=16, allow_cross_domain=True)
 
     @post(path="/legacy")
-    def legacy(self, request: Request) -> Any:
+    def legacy(self, request: CoroutineStyleRequest) -> Any:
         data = yield from request.json()
         text = yield from request.text()
         return json_response({"data": data, "length": len(text)}, status=201)
