@@ -11,6 +11,7 @@ error or on Ctrl-C) stops everything and removes what it created.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import psycopg
 import redis
 
 from stack import merchants as merchant_setup
@@ -41,6 +43,7 @@ from stack.provision import (
 )
 from stack.targets import TargetLaunch, TargetSpec, resolve_targets
 
+_log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_HEALTH = "/__admin__/health"
 
@@ -167,6 +170,9 @@ class Stack:
             self.supervisor.stop("gateway_sim")
         try:
             self._drop_shared_state()
+        except (psycopg.Error, redis.RedisError, StackError) as exc:
+            # Cleanup must not hide the error that brought us here; say what was left.
+            _log.warning("could not remove this run's schemas or keys: %s", exc)
         finally:
             self.infra.close()
             self.supervisor.stop_all()

@@ -18,8 +18,8 @@ import redis
 from conftest import HERE, SHARED_DATABASE_URL, SHARED_REDIS_URL
 
 from payments.auth import hash_api_key
-from stack.errors import ProcessDied
-from stack.processes import port_is_free
+from stack.errors import InfraUnavailable, ProcessDied
+from stack.processes import free_port, port_is_free
 from stack.services import Stack, StackConfig
 from stack.targets import TargetSpec, gunicorn_service_command
 
@@ -52,8 +52,8 @@ def _port(url: str) -> int:
 
 @pytest.mark.embedded
 @pytest.mark.usefixtures("clean_environ")
-def test_stack_wires_targets_and_cleans_up(log_dir: Path) -> None:
-    """Each target gets its schema, prefix, settings and gateway merchants; exit leaves nothing."""
+def test_stack_lifecycle(log_dir: Path) -> None:
+    """Targets are wired and provisioned, reset singly, a death named; exit leaves nothing."""
     with Stack(_config(log_dir)) as stack:
         assert stack.schemas == {"alpha": "alpha", "beta": "beta"}  # private DB: no suffix
         assert stack.redis_prefixes == {"alpha": "alpha:", "beta": "beta:"}
@@ -94,20 +94,10 @@ def test_stack_wires_targets_and_cleans_up(log_dir: Path) -> None:
         ports = [_port(u) for u in [*stack.urls.values(), stack.gateway_url,
                                     stack.database_url, stack.redis_url]]
         stack.check_alive()
-    assert not any(psutil.pid_exists(pid) for _, pid in procs)
-    assert all(port_is_free(p) for p in ports)
-    assert {p.name for p in log_dir.iterdir()} >= {"alpha.log", "beta.log", "gateway_sim.log",
-                                                   "postgres.log", "redis.log"}
 
-
-@pytest.mark.embedded
-@pytest.mark.usefixtures("clean_environ")
-def test_reset_and_dead_component(log_dir: Path) -> None:
-    """reset() empties one target's tables and keys only; a killed service is named."""
-    with Stack(_config(log_dir)) as stack:
+        # reset() empties one target's tables and keys only, keeping its merchants.
         client = redis.Redis.from_url(stack.redis_url)
-        for i in range(1200):  # more than one SCAN batch
-            client.set(f"alpha:pay:{i}", "x")
+        client.mset({f"alpha:pay:{i}": "x" for i in range(1200)})  # several SCAN batches
         client.set("beta:pay:1", "x")
         with psycopg.connect(stack.database_url, autocommit=True) as conn:
             for schema in ("alpha", "beta"):
@@ -125,10 +115,15 @@ def test_reset_and_dead_component(log_dir: Path) -> None:
         with httpx.Client(trust_env=False, timeout=10) as http:
             assert http.post(stack.gateway_url + "/__admin__/reset").json() == {"resets": 2}
 
+        # A service killed under the stack is reported by name.
         os.kill(stack.supervisor.get("beta").pid, signal.SIGKILL)
         stack.supervisor.get("beta").popen.wait(5)
         with pytest.raises(ProcessDied, match="beta"):
             stack.check_alive()
+    assert not any(psutil.pid_exists(pid) for _, pid in procs)
+    assert all(port_is_free(p) for p in ports)
+    assert {p.name for p in log_dir.iterdir()} >= {"alpha.log", "beta.log", "gateway_sim.log",
+                                                   "postgres.log", "redis.log"}
 
 
 def test_shared_servers_get_unique_schemas_removed_at_exit(log_dir: Path) -> None:
@@ -152,3 +147,13 @@ def test_shared_servers_get_unique_schemas_removed_at_exit(log_dir: Path) -> Non
     assert left == []
     assert client.exists(f"{schemas['alpha']}:{run_key}") == 0
     client.close()
+
+
+def test_bad_database_url_starts_nothing(log_dir: Path) -> None:
+    """A stack on an unreachable database fails at once with the URL, leaving no process."""
+    url = f"postgresql://root@127.0.0.1:{free_port()}/test"
+    stack = Stack(_config(log_dir, database_url=url, redis_url=SHARED_REDIS_URL))
+    with pytest.raises(InfraUnavailable, match=url):
+        stack.start()
+    assert stack.supervisor.children == []
+    assert not (log_dir / "gateway_sim.log").exists()
