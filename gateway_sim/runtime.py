@@ -73,11 +73,16 @@ class SimState:
             self.dispatcher.spawn_later(delay + 0.05, note, settings)
 
     async def delay(self, kind: str) -> None:
-        """Sleep the modelled latency for ``kind``, plus a rare stall."""
+        """Sleep the modelled latency for ``kind``; a rare stall ends in a 504, nothing done."""
         self.requests += 1
         stall = self.profile.faults.stall
         if stall and self.rng.random() < stall:
+            # Stall *before* doing anything, then give up: the caller has timed
+            # out, and a status query (now or later) sees that nothing happened.
             await asyncio.sleep(self.profile.stall_s)
+            raise web.HTTPGatewayTimeout(
+                text='{"error":"upstream stalled"}', content_type="application/json"
+            )
         if self._instant:
             return
         seconds = self.latency[kind].draw()

@@ -17,7 +17,13 @@ from sim_helpers import PAYTM_KEY
 
 from gateway_sim.app import create_app
 from gateway_sim.config import PROFILES, SimSettings, apply_overrides
-from payments.gateways import charge_flow, parse_webhook, refund_flow, verify_webhook
+from payments.gateways import (
+    charge_flow,
+    parse_webhook,
+    refund_flow,
+    status_flow,
+    verify_webhook,
+)
 from payments.gateways.base import (
     AttemptStatus,
     ChargeRequest,
@@ -223,6 +229,22 @@ async def test_refund_webhooks_name_the_refund(env: Env) -> None:
         assert (event.kind, event.refund_id) == ("refund", req.refund_id)
         assert event.refund is not None
         assert event.refund.status is RefundStatus.SUCCEEDED
+
+
+async def test_stall_answers_504_and_does_nothing(env: Env) -> None:
+    """With stalls forced, a charge waits stall_s, gets 504, and no order exists."""
+    url = env.sim_url + "/__admin__/profile"
+    creds = await register(env, "juspay", "j4")
+    async with env.session.put(url, json={"faults": {"stall": 1.0}, "stall_s": 0.05}) as resp:
+        assert resp.status == 200
+    try:
+        att = attempt()
+        outcome = await drive(env, charge_flow(creds, ChargeRequest(att, 5_000, "INR", "card")))
+        assert outcome.status is AttemptStatus.UNKNOWN
+    finally:
+        async with env.session.put(url, json={"faults": {"stall": 0.0}}) as resp:
+            assert resp.status == 200
+    assert (await drive(env, status_flow(creds, att))).status is AttemptStatus.FAILED
 
 
 async def test_admin_profile_reset_and_validation(env: Env) -> None:
