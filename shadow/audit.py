@@ -37,12 +37,13 @@ class LedgerEntry:
     kind: str  # "charge" or "refund"
     amount: int  # minor units
     currency: str
+    reference: str = ""  # the merchant's payment id, when the service sent one
 
     def to_json(self) -> dict[str, Json]:
         return {
             "gateway": self.gateway, "merchant_id": self.merchant_id,
             "order_id": self.order_id, "txn_id": self.txn_id, "kind": self.kind,
-            "amount": self.amount, "currency": self.currency,
+            "amount": self.amount, "currency": self.currency, "reference": self.reference,
         }
 
 
@@ -85,6 +86,7 @@ def parse_ledger(data: Json) -> list[LedgerEntry]:
             kind=kind,
             amount=_minor(item.get("amount"), currency),
             currency=currency,
+            reference=str(item.get("reference") or ""),
         ))
     return out
 
@@ -181,11 +183,15 @@ def _side_audit(name: str, entries: list[LedgerEntry], scope: SideScope) -> tupl
         count[0] += 1
         count[1] += entry.amount
         refs = scope.refs or {}
-        payment = refs.get(entry.order_id) or refs.get(entry.txn_id) or entry.order_id
+        handles = [h for h in (entry.reference, entry.order_id, entry.txn_id) if h]
+        # Group by the payment a charge belongs to: two attempts of one payment
+        # are two gateway orders but one payment charged twice.
+        payment = next((refs[h] for h in handles if h in refs),
+                       entry.reference or entry.order_id)
         key = (entry.merchant_id, payment)
         if entry.kind == "charge":
             charged[key].append(entry)
-            if scope.refs is not None and entry.order_id not in refs and entry.txn_id not in refs:
+            if scope.refs is not None and not any(h in refs for h in handles):
                 flags.append(Flag(name, "charge_without_payment", entry.merchant_id,
                                   entry.order_id, f"{entry.amount} {entry.currency}"))
         else:

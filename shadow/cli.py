@@ -126,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=_positive, default=0.0)
     p.add_argument("--label", default="shadow")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    p.add_argument("--gateway-profile", default="fast")
+    p.add_argument("--gateway-profile", default="instant",
+                   help="simulator profile; 'instant' has no random faults, only the "
+                        "workload's deterministic amount hooks (default)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--database-url")

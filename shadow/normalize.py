@@ -40,7 +40,10 @@ _TIMESTAMP_RE = re.compile(
 @dataclass(frozen=True)
 class Rules:
     ignore_paths: tuple[str, ...] = ()
-    mask_paths: tuple[str, ...] = ("/**/gateway_txn_id",)
+    # Minted per side by the service or the gateway, in formats without a prefix_.
+    mask_paths: tuple[str, ...] = (
+        "/**/attempt_id", "/**/gateway_txn_id", "/**/gateway_refund_id",
+    )
     mask_ids: bool = True
     id_prefixes: tuple[str, ...] = DEFAULT_ID_PREFIXES
     mask_timestamps: bool = True

@@ -39,7 +39,7 @@ class StackRunSettings:
     primary_target: str = "legacy"
     candidate_target: str = "engine"
     rate: float = 0.0
-    gateway_profile: str = "fast"
+    gateway_profile: str = "instant"
     workers: int = 1
     seed: int = 1
     merchants: int = 2

@@ -6,6 +6,12 @@ partial refunds, an over-refund, a second confirm (409). A few requests that
 must fail the same way on every side are mixed in (invalid amount, unknown
 payment, unknown API key). Chains are interleaved so follow-ups arrive
 between other payments' requests, as in real traffic. Deterministic per seed.
+
+Amounts end in the gateway simulator's outcome hooks (last two digits of the
+minor units), so every side sees the same gateway outcome for the same
+payment: 00/50 succeed, 01 is declined, 02 and 09 are pending then succeed
+(09 with duplicate and stale webhooks), 03 is pending then fails, 04 is a
+gateway 500, 07 a connection reset after the charge. Refund amounts end in 00.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 GATEWAYS = ("juspay", "paytm")
+OUTCOMES = ("00", "50", "00", "01", "02", "00", "03", "50", "09", "04", "00", "07")
 METHODS = ("card", "upi", "netbanking", "wallet")
 
 
 def _chain(i: int, rng: random.Random, key: str, tag: str) -> list[dict[str, Any]]:
     pay = f"pay_w{i}"
     order = f"shadow-{tag}-{i}"
-    amount = rng.randrange(100, 100_000)
+    amount = rng.randrange(1, 1000) * 100 + int(OUTCOMES[i % len(OUTCOMES)])
     confirm_now = i % 3 == 1
     body: dict[str, Any] = {
         "order_id": order, "amount": amount, "currency": "INR",
@@ -44,7 +51,7 @@ def _chain(i: int, rng: random.Random, key: str, tag: str) -> list[dict[str, Any
     steps.append({"method": "GET", "path": "/v1/payments", "query": {"order_id": order},
                   "api_key": key})
     if i % 2 == 0:
-        part = max(1, amount // 4)
+        part = max(100, amount // 400 * 100)
         steps.append({"method": "POST", "path": f"/v1/payments/{pay}/refunds", "api_key": key,
                       "idempotency_key": f"{order}-refund-1",
                       "body": {"amount": part, "reason": "requested_by_customer"},
