@@ -43,14 +43,14 @@ def _overlap(results: list[dict[str, Any]]) -> bool:
 
 def test_one_worker_serialises_concurrent_requests(gunicorn_one_worker: str) -> None:
     """With workers=1, two concurrent slow requests run one after the other (~2x one)."""
-    single_started = time.perf_counter()
-    _slow(gunicorn_one_worker)
-    single = time.perf_counter() - single_started
+    _slow(gunicorn_one_worker)  # warm the worker so both timed requests find it idle
     elapsed, results = _pair(gunicorn_one_worker)
     assert not _overlap(results)
     assert results[0]["pid"] == results[1]["pid"]
-    assert elapsed >= 1.8 * SLOW_S
-    assert elapsed >= 1.6 * single
+    durations = [r["ended"] - r["started"] for r in results]
+    # The pair takes the sum of both handler times, i.e. about twice one request.
+    assert elapsed >= 0.95 * sum(durations)
+    assert elapsed >= 1.8 * min(durations)
 
 
 def test_two_workers_serve_two_requests_at_once() -> None:
@@ -64,6 +64,8 @@ def test_two_workers_serve_two_requests_at_once() -> None:
                 break
         assert _overlap(results)
         assert results[0]["pid"] != results[1]["pid"]
-        assert elapsed < 1.8 * SLOW_S
+        # Overlapping handler intervals are the proof; wall time is only loosely
+        # bounded because the machine may be busy with other test runs.
+        assert elapsed < 2 * SLOW_S + 1.0
     finally:
         stop()
