@@ -60,7 +60,10 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     """The verdict dict stored in results.json: text plus the numbers it quotes."""
     base, cand = results.get("baseline"), results.get("candidate")
     targets: dict[str, Any] = results.get("targets", {})
-    out: dict[str, Any] = {"baseline": base, "candidate": cand}
+    # every key is always present so templates and readers need no special cases
+    out: dict[str, Any] = {"baseline": base, "candidate": cand, "metric": None, "ratio": None,
+                           "low": None, "high": None, "p_value": None, "significant": False,
+                           "significance": None}
     if base is None or cand is None:
         if not targets:
             return out | {"text": "No verdict: the run has no trials.", "metric": None}

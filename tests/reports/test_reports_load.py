@@ -1,0 +1,96 @@
+"""Loading run directories: the fixture's contents, and clear errors for damaged runs."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reports import RunDirError, load_run
+from reports.analysis import analyse_run
+
+
+def test_load_fixture_run(small_run: Path) -> None:
+    """The fixture has 6 trials in schedule order, samples with warm-up rows, HDR and CPU."""
+    run = load_run(small_run)
+    assert run.label == "small"
+    assert run.target_names() == ["engine", "legacy"]
+    assert [t.order for t in run.trials] == list(range(6))
+    assert sorted(t.dir_name for t in run.trials) == [
+        "engine-1", "engine-2", "engine-3", "legacy-1", "legacy-2", "legacy-3"]
+    trial = run.trials[0]
+    assert trial.hdr is not None
+    assert trial.resources is not None
+    assert not trial.problems
+    assert (trial.samples["warmup"] == 1).any()
+    assert len(trial.measured) == int((trial.samples["warmup"] == 0).sum())
+    assert str(trial.samples["name"].dtype) == "category"
+
+
+def test_warmup_rows_excluded_from_trial_stats(small_run: Path) -> None:
+    """A trial's request count is its post-warm-up rows only."""
+    run = load_run(small_run)
+    results = analyse_run(run)
+    for trial, info in zip(run.trials, results["trials"], strict=True):
+        assert info["requests"] == len(trial.measured)
+        assert info["warmup_requests"] == int((trial.samples["warmup"] == 1).sum())
+
+
+def test_missing_run_dir_raises(tmp_path: Path) -> None:
+    """A path that does not exist is a RunDirError naming it."""
+    with pytest.raises(RunDirError, match="does not exist"):
+        load_run(tmp_path / "nope")
+
+
+def test_missing_config_raises(tmp_path: Path) -> None:
+    """A directory without config.json is not a run."""
+    with pytest.raises(RunDirError, match=r"config\.json: missing"):
+        load_run(tmp_path)
+
+
+def test_corrupt_config_raises(small_run: Path) -> None:
+    """Unparsable config.json is a RunDirError, not a JSON traceback."""
+    (small_run / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(RunDirError, match="corrupt JSON"):
+        load_run(small_run)
+
+
+def test_truncated_samples_mark_trial_invalid_and_run_incomplete(small_run: Path) -> None:
+    """A truncated samples.csv.gz is reported on its trial, and the run is incomplete."""
+    path = small_run / "trials" / "engine-2" / "samples.csv.gz"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    run = load_run(small_run)
+    trial = next(t for t in run.trials if t.dir_name == "engine-2")
+    assert any("samples.csv.gz" in p for p in trial.problems)
+    results = analyse_run(run)
+    info = next(t for t in results["trials"] if t["trial"] == "engine-2")
+    assert not info["valid"]
+    assert not results["complete"]
+
+
+def test_missing_trial_json_is_a_problem_not_a_crash(small_run: Path) -> None:
+    """Without trial.json the target and index come from the directory name."""
+    (small_run / "trials" / "legacy-3" / "trial.json").unlink()
+    run = load_run(small_run)
+    trial = next(t for t in run.trials if t.dir_name == "legacy-3")
+    assert (trial.target, trial.index) == ("legacy", 3)
+    assert any("trial.json" in p for p in trial.problems)
+
+
+def test_wrong_columns_are_reported(small_run: Path) -> None:
+    """A samples file missing required columns is named with the columns."""
+    path = small_run / "trials" / "engine-1" / "samples.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("t,latency_ms\n1.0,2.0\n")
+    trial = next(t for t in load_run(small_run).trials if t.dir_name == "engine-1")
+    assert any("missing columns" in p for p in trial.problems)
+
+
+def test_interrupted_run_is_incomplete(synth: Callable[..., Path]) -> None:
+    """A run cut after 3 of 6 trials says how many trials are present."""
+    results = analyse_run(load_run(synth(incomplete_after=3)))
+    assert not results["complete"]
+    assert any("3 of 6" in r for r in results["incomplete_reasons"])
