@@ -46,7 +46,8 @@ FLAGS: dict[str, str] = {
     "--open-late-ms": "open_late_ms", "--open-drop-after-ms": "open_drop_after_ms",
     "--open-max-behind": "open_max_behind", "--stop-timeout": "stop_timeout_s",
     "--sweep-users": "sweep_users", "--sweep-rates": "sweep_rates",
-    "--sweep-profiles": "sweep_profiles", "--step-duration": "step_duration_s",
+    "--sweep-profiles": "sweep_profiles", "--sweep-gateway-ms": "sweep_gateway_ms",
+    "--step-duration": "step_duration_s",
     "--step-warmup": "step_warmup_s",
 }
 
@@ -120,8 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = dict(os.environ)
     try:
         config = config_from_args(args, env, Path.cwd())
-        if args.command == "sweep" and not (config.sweep_users or config.sweep_rates):
-            raise ConfigError("sweep needs --sweep-users or --sweep-rates")
+        if args.command == "sweep" and not (
+            config.sweep_users or config.sweep_rates or config.sweep_gateway_ms
+            or config.sweep_profiles
+        ):
+            raise ConfigError("sweep needs --sweep-users, --sweep-rates, --sweep-gateway-ms "
+                              "or --sweep-profiles")
     except ConfigError as exc:
         print(f"paybench: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -137,8 +142,14 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
 
     plans = plan_sweep(config) if kind == "sweep" else plan_run(config)
     started = time.monotonic()
-    model = (f"open model, {config.rate:g}/s, cap {config.users} users" if config.rate
-             else f"closed model, {config.users} users")
+    if kind == "sweep" and (config.sweep_users or config.sweep_rates):
+        stairs = config.sweep_users or config.sweep_rates
+        model = (f"{'users' if config.sweep_users else 'rate'} stairs "
+                 + ",".join(f"{v:g}" for v in stairs))
+    elif config.rate:
+        model = f"open model, {config.rate:g}/s, cap {config.users} users"
+    else:
+        model = f"closed model, {config.users} users"
     print(f"paybench {kind}: {len(plans)} trials ({', '.join(config.targets)}; {model}; "
           f"scenario {config.scenario})", flush=True)
     outcome = execute(config, plans, argv=argv, kind=kind, base_env=env,

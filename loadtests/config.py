@@ -30,6 +30,9 @@ SERVICE_TARGETS = ("legacy", "engine")
 SCENARIOS = ("checkout", "browse", "refunds", "retry_storm", "mixed", "ping")
 GATEWAY_PROFILES = ("instant", "fast", "realistic")
 ORDERS = ("alternate", "abba", "shuffle")
+# Open model: default concurrency cap = this many seconds of arrivals, so iterations that
+# wait for a slow gateway (or poll a pending payment) do not exhaust the users.
+OPEN_CAP_SECONDS = 5.0
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -70,6 +73,7 @@ class RunConfig:
     sweep_users: tuple[int, ...] = ()
     sweep_rates: tuple[float, ...] = ()
     sweep_profiles: tuple[str, ...] = ()
+    sweep_gateway_ms: tuple[float, ...] = ()
     step_duration_s: float = 15.0
     step_warmup_s: float = 3.0
 
@@ -96,7 +100,8 @@ DOCS: dict[str, str] = {
     "label": "name appended to the run directory",
     "targets": "comma list of targets to measure (legacy, engine, or names given by target_urls)",
     "scenario": "load scenario: " + ", ".join(SCENARIOS),
-    "users": "closed model: concurrent users; open model: concurrency cap (default max(20, rate))",
+    "users": "closed model: concurrent users; open model: concurrency cap "
+    "(default max(20, 5 s of arrivals); in a rate sweep a lower bound)",
     "spawn_rate": "users started per second (default: all users within one second)",
     "rate": "open model: scenario iterations started per second (unset = closed model)",
     "duration_s": "measured seconds per trial, after the warm-up",
@@ -126,6 +131,7 @@ DOCS: dict[str, str] = {
     "sweep_users": "sweep: comma list of user counts (closed model stairs)",
     "sweep_rates": "sweep: comma list of arrival rates (open model stairs)",
     "sweep_profiles": "sweep: comma list of gateway profiles, crossed with the load stairs",
+    "sweep_gateway_ms": "sweep: comma list of gateway auth-call medians in ms (p99 = 4x median)",
     "step_duration_s": "sweep: measured seconds per step",
     "step_warmup_s": "sweep: warm-up seconds per step",
 }
@@ -267,6 +273,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "sweep_users": _ints,
     "sweep_rates": _floats,
     "sweep_profiles": _names,
+    "sweep_gateway_ms": _floats,
     "step_duration_s": _float,
     "step_warmup_s": _float,
 }
@@ -330,13 +337,17 @@ def resolve(
     if quick:
         values.update(QUICK)
     _apply(values, {k: v for k, v in cli.items() if v is not None}, "command line")
-    if values.get("rate") is not None and "users" not in {
-        k for k, v in cli.items() if v is not None
-    } | set(env_values) | set(file_values):
-        values["users"] = max(20, math.ceil(float(values["rate"])))
+    explicit = {k for k, v in cli.items() if v is not None} | set(env_values) | set(file_values)
+    if values.get("rate") is not None and "users" not in explicit:
+        values["users"] = open_cap(float(values["rate"]))
     config = RunConfig(**values)
     validate(config)
     return config
+
+
+def open_cap(rate: float, floor: int = 20) -> int:
+    """Default open-model concurrency cap for ``rate`` iterations per second."""
+    return max(floor, math.ceil(rate * OPEN_CAP_SECONDS))
 
 
 def parse_slo(spec: str) -> list[Any]:
@@ -380,6 +391,7 @@ def validate(config: RunConfig) -> None:
          f"sweep_profiles must be among {', '.join(GATEWAY_PROFILES)}"),
         (all(u >= 1 for u in config.sweep_users), "sweep_users must be >= 1"),
         (all(r > 0 for r in config.sweep_rates), "sweep_rates must be > 0"),
+        (all(g >= 0 for g in config.sweep_gateway_ms), "sweep_gateway_ms must be >= 0"),
         (not (config.sweep_users and config.sweep_rates),
          "give sweep_users or sweep_rates, not both"),
         (config.locustfile is None or config.locustfile.is_file(),

@@ -35,6 +35,7 @@ class PartsSummary:
     late_starts: int = 0
     dropped_starts: int = 0
     max_lag_ms: float = 0.0
+    unfinished: int = 0
     t_start: float | None = None
     roles: list[str] = field(default_factory=list)
 
@@ -74,6 +75,7 @@ def summarise_parts(parts_dir: Path) -> PartsSummary:
             summary.late_starts += int(counts["late_starts"])
             summary.dropped_starts += int(counts["dropped_starts"])
             summary.max_lag_ms = max(summary.max_lag_ms, float(counts["max_lag_ms"]))
+            summary.unfinished += int(counts.get("unfinished", 0))
     return summary
 
 

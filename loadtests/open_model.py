@@ -19,6 +19,10 @@ Two counters tell when the generator itself fell behind:
   more than ``late_ms`` before its end); it is not
   sent, and it is counted like k6's ``dropped_iterations``.
 
+A slot whose request was sent but never answered before the trial ended is *unfinished*:
+the harness records it as a failed sample whose latency is at least ``end - intended``, so
+a saturated server shows up in the errors and the tail instead of vanishing.
+
 Only slots inside the measured window (after the warm-up) are counted. This module is pure
 (the clock is injected) so it is tested without Locust.
 """
@@ -57,6 +61,7 @@ class OpenSchedule:
         self.late = 0
         self.dropped = 0
         self.max_lag_ms = 0.0
+        self.in_flight: set[float] = set()
 
     def start(self, t0: float, *, measure_from: float, measure_until: float) -> None:
         """Fix the schedule's origin and the window whose slots are counted."""
@@ -95,10 +100,19 @@ class OpenSchedule:
     def started(self, intended: float, actual: float) -> None:
         """The iteration of slot ``intended`` actually began at ``actual``."""
         lag_ms = (actual - intended) * 1000.0
+        self.in_flight.add(intended)
         if self._measured(intended):
             self.max_lag_ms = max(self.max_lag_ms, lag_ms)
             if lag_ms > self.settings.late_ms:
                 self.late += 1
+
+    def answered(self, intended: float) -> None:
+        """The first request of the iteration of slot ``intended`` got its response."""
+        self.in_flight.discard(intended)
+
+    def unfinished(self) -> list[float]:
+        """Measured slots whose first request never got a response (the server stalled)."""
+        return sorted(t for t in self.in_flight if self._measured(t))
 
     def finish(self, t_end: float) -> None:
         """Count measured-window slots that were due by ``t_end`` but never claimed."""

@@ -116,14 +116,16 @@ def config_document(
     if slo:
         doc["slo"] = slo
     if kind == "sweep":
-        steps = sorted({(p.step, p.offered, p.gateway_profile) for p in plans},
-                       key=lambda s: s[0] or 0)
-        load["sweep"] = {
-            "by": "users" if config.sweep_users else "rate",
-            "steps": [offered for step, offered, profile in steps
-                      if profile == steps[0][2]],
-            "profiles": list(config.sweep_profiles),
-        }
+        if config.sweep_users or config.sweep_rates:
+            load["sweep"] = {
+                "by": "users" if config.sweep_users else "rate",
+                "steps": list(config.sweep_users or config.sweep_rates),
+            }
+        if config.sweep_profiles:
+            doc["profile_sweep"] = {"profiles": list(config.sweep_profiles)}
+        if config.sweep_gateway_ms:
+            doc["gateway_sweep"] = {"latencies_ms": list(config.sweep_gateway_ms),
+                                    "call": "auth", "p99_factor": 4}
     return doc
 
 

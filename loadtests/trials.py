@@ -13,11 +13,11 @@ import random
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from loadtests.config import RunConfig
+from loadtests.config import RunConfig, open_cap
 from loadtests.errors import RunInterrupted
 from loadtests.locust_process import LoadSpec, LocustProcess
 from loadtests.merge import PartsSummary, merge_trial
@@ -52,6 +52,7 @@ class TrialPlan:
     step: int | None = None
     offered: float | None = None
     gateway_profile: str | None = None
+    gateway_latency_ms: float | None = None
 
     @property
     def name(self) -> str:
@@ -90,34 +91,44 @@ def plan_run(config: RunConfig) -> list[TrialPlan]:
 
 
 def plan_sweep(config: RunConfig) -> list[TrialPlan]:
-    """The trials of ``paybench sweep``: stairs of users or rates (times gateway profiles).
+    """The trials of ``paybench sweep``.
 
-    Steps run in increasing load; within a step the targets are interleaved as in a run.
+    Load stairs (``sweep_users`` or ``sweep_rates``) run in increasing order, each step a
+    set of interleaved trials marked ``step`` and ``offered``; gateway profiles and gateway
+    latencies (``sweep_profiles``, ``sweep_gateway_ms``) cross with the stairs. Without
+    stairs the run's own users or rate is the single load level.
     """
+    stairs = bool(config.sweep_users or config.sweep_rates)
+    open_model = bool(config.sweep_rates) or (not stairs and config.rate is not None)
     levels: list[float] = (
         [float(u) for u in config.sweep_users] if config.sweep_users
-        else list(config.sweep_rates)
+        else list(config.sweep_rates) if config.sweep_rates
+        else [config.rate if config.rate is not None else float(config.users)]
     )
     profiles: list[str | None] = list(config.sweep_profiles) or [None]
+    gateway_ms: list[float | None] = list(config.sweep_gateway_ms) or [None]
     counters: dict[str, int] = {}
     plans: list[TrialPlan] = []
-    step = 0
+    block = 0
     for profile in profiles:
-        for level in levels:
-            targets = interleave(config.targets, config.trials, config.order, config.seed + step)
-            for target in targets:
-                counters[target] = counters.get(target, 0) + 1
-                open_model = not config.sweep_users
-                plans.append(
-                    TrialPlan(
-                        target=target, index=counters[target], order=len(plans),
-                        users=max(config.users, int(level)) if open_model else int(level),
-                        rate=level if open_model else None,
-                        warmup_s=config.step_warmup_s, duration_s=config.step_duration_s,
-                        step=step, offered=level, gateway_profile=profile,
+        for latency in gateway_ms:
+            for step, level in enumerate(levels):
+                rounds = interleave(config.targets, config.trials, config.order,
+                                    config.seed + block)
+                block += 1
+                for target in rounds:
+                    counters[target] = counters.get(target, 0) + 1
+                    plans.append(
+                        TrialPlan(
+                            target=target, index=counters[target], order=len(plans),
+                            users=open_cap(level, config.users) if open_model else int(level),
+                            rate=level if open_model else None,
+                            warmup_s=config.step_warmup_s, duration_s=config.step_duration_s,
+                            step=step if stairs else None,
+                            offered=level if stairs else None,
+                            gateway_profile=profile, gateway_latency_ms=latency,
+                        )
                     )
-                )
-            step += 1
     return plans
 
 
@@ -148,11 +159,15 @@ def assess(
     return reasons
 
 
-def set_gateway_profile(gateway_url: str, profile: str) -> None:
-    """Switch the simulator's latency/fault profile (``PUT /__admin__/profile``)."""
+def set_gateway_profile(gateway_url: str, profile: str, auth_ms: float | None = None) -> None:
+    """Switch the simulator's profile, optionally with another payment-call latency
+    (median ``auth_ms``, p99 four times that), via ``PUT /__admin__/profile``."""
+    doc: dict[str, Any] = {"profile": profile}
+    if auth_ms is not None:
+        doc["latency"] = {"auth": {"p50_ms": auth_ms, "p99_ms": 4 * auth_ms}}
     request = urllib.request.Request(
         f"{gateway_url}/__admin__/profile",
-        data=json.dumps({"profile": profile}).encode(),
+        data=json.dumps(doc).encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
     )
@@ -216,8 +231,12 @@ class TrialRunner:
         if self.stack is not None:
             self.stack.check_alive()
             self.stack.reset(plan.target)
-            if plan.gateway_profile is not None:
-                set_gateway_profile(self.stack.gateway_url, plan.gateway_profile)
+            if plan.gateway_profile is not None or plan.gateway_latency_ms is not None:
+                set_gateway_profile(
+                    self.stack.gateway_url,
+                    plan.gateway_profile or self.config.gateway_profile,
+                    plan.gateway_latency_ms,
+                )
         spec = self._spec(plan, trial_dir)
         started_at = time.time()
         interrupted: str | None = None
@@ -314,16 +333,14 @@ class TrialRunner:
             "dropped_starts": summary.dropped_starts,
             "scheduled_starts": summary.scheduled,
             "max_start_lag_ms": summary.max_lag_ms,
+            "unfinished": summary.unfinished,
             "cpu_warning": summary.cpu_warning,
             "locust_cpu_max": summary.cpu_max,
             "requests": summary.requests,
             "requests_measured": summary.measured,
             "failures": summary.failures,
             "gateway_profile": plan.gateway_profile or self.config.gateway_profile,
+            "gateway_latency_ms": plan.gateway_latency_ms,
             "processes": self.config.processes,
         }
 
-
-def with_label(config: RunConfig, label: str) -> RunConfig:
-    """``config`` with another label (sweeps name their runs)."""
-    return replace(config, label=label)

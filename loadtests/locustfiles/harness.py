@@ -94,6 +94,9 @@ def _on_request(
     started = start_time if start_time is not None else time.time() - response_time / 1000.0
     intended = (context or {}).get("intended_start")
     if intended is not None:
+        schedule: OpenSchedule | None = _state["schedule"]
+        if schedule is not None:
+            schedule.answered(float(intended))
         # Open model: latency runs from the intended start, not from the (late) send.
         t, latency = float(intended), (started - float(intended)) * 1000.0 + response_time
     else:
@@ -124,8 +127,14 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
     extra: dict[str, Any] = {"role": _role(environment)}
     schedule: OpenSchedule | None = _state["schedule"]
     if schedule is not None:
-        schedule.finish(time.time())
-        extra["open"] = schedule.counts()
+        now = time.time()
+        schedule.finish(now)
+        unfinished = schedule.unfinished()
+        for intended in unfinished:
+            # Sent, never answered: a lower bound of its latency, counted as a failure.
+            recorder.record(t=intended, name="(unfinished)", method="OPEN",
+                            latency_ms=(now - intended) * 1000.0, status=0, ok=False)
+        extra["open"] = {**schedule.counts(), "unfinished": len(unfinished)}
     recorder.close(extra)
 
 

@@ -41,7 +41,7 @@ def test_pyproject_tool_table(tmp_path: Path) -> None:
     cfg = resolve({}, env={}, cwd=tmp_path)
     assert cfg.targets == ("engine",)
     assert cfg.model == "open"
-    assert cfg.users == 50  # the open-model cap defaults to max(20, rate)
+    assert cfg.users == 250  # the open-model cap defaults to 5 s of arrivals
 
 
 @pytest.mark.parametrize(
