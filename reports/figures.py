@@ -8,6 +8,7 @@ registered globally, so rendering is safe in tests, notebooks and servers.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,6 +299,13 @@ def fig_gateway_sweep(results: dict[str, Any]) -> Figure | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    """PNG bytes of a figure (for notebooks, which display images without pyplot)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 def render_figures(run: RunData, results: dict[str, Any], out_dir: Path) -> list[FigureFile]:
