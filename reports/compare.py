@@ -173,7 +173,8 @@ def format_comparison(cmp: RunComparison) -> str:
     for target, metrics in cmp.changes.items():
         for key, e in metrics.items():
             show = fmt.pct if key == "error_ratio" else fmt.num
-            mark = (f"p={e['p_value']:.3f}" if e["significant"] else
+            mark = (("p<0.001" if e["p_value"] < 0.001 else f"p={e['p_value']:.3f}")
+                    if e["significant"] else
                     "~ (too few trials)" if e["significance"] == "too few trials" else
                     f"~ (p={e['p_value']:.2f})")
             rows.append((target, key, show(e["a"]), show(e["b"]), _change(e), mark))

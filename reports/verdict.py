@@ -34,7 +34,8 @@ def _significance(m: dict[str, Any]) -> tuple[str, bool]:
                 f"Mann-Whitney test at alpha {ALPHA:g}"), False
     if not m["significant"]:
         return f", but the difference is not significant (Mann-Whitney p={p:.2f}, {counts})", False
-    return f" (Mann-Whitney p={p:.3f}, {counts})", True
+    shown = "p<0.001" if p < 0.001 else f"p={p:.3f}"
+    return f" (Mann-Whitney {shown}, {counts})", True
 
 
 def _capacity_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str, Any] | None:
