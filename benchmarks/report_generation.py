@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -85,8 +84,9 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", CHILD, str(run_dir)], check=True,
                              capture_output=True, text=True, cwd=ROOT)
         child = json.loads(out.stdout.strip().splitlines()[-1])
+        rss_mib = child["maxrss_kib"] / 1024
         print(f"render_run (fresh process): {child['render_s']:.2f} s "
-              f"(+ {child['import_s']:.2f} s import), peak RSS {child['maxrss_kib'] / 1024:.0f} MiB, "
+              f"(+ {child['import_s']:.2f} s import), peak RSS {rss_mib:.0f} MiB, "
               f"{child['figures']} figures, {samples / child['render_s'] / 1e6:.2f} M samples/s")
 
         from reports import build_results, load_run, render_run
