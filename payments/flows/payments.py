@@ -85,6 +85,8 @@ def _charge(merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
             currency=payment["currency"],
             payment_method=payment["payment_method"],
             customer_id=payment["customer_id"] or "guest",
+            # lets the gateway's ledger group attempts of one payment
+            reference=payment["id"],
         ),
     )
     return (yield from settle_attempt(merchant.id, payment["id"], attempt_id, outcome))
