@@ -166,6 +166,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
         response = web.Response(status=primary.status, body=raw)
         for key, value in out_headers:
             response.headers.add(key, value)
+    # The caller's answer goes out before the mirror copy is even queued, so
+    # the shadow sends never compete with it for the event loop or the socket.
+    await response.prepare(request)
+    await response.write_eof()
     _enqueue(state, request, body, t, primary)
     return response
 
