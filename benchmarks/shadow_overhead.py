@@ -10,6 +10,9 @@ Two measures, each interleaved in blocks (direct, proxy, direct, ...) so drift
 on a shared machine hits both sides alike:
 
 - latency: one request at a time, p50/p90/p99 direct and through the proxy;
+  the proxy runs twice: "hop only" (every mirror copy dropped: the cost of
+  the extra hop) and "proxy + mirror" (the candidate gets every request: on
+  one machine its work competes with the primary's for the same cores);
 - throughput: ``--concurrency`` requests in flight, requests per second.
 
 Requests are ``GET /v1/payments/{id}`` of a payment created beforehand through
@@ -116,12 +119,13 @@ def real_pair(workers: int) -> Iterator[tuple[str, str, str, str]]:
 
 
 def proxy_process(
-    primary: str, candidate: str, capture: Path
+    primary: str, candidate: str, capture: Path, max_pending: int
 ) -> contextlib.AbstractContextManager[str]:
+    """The proxy CLI in its own process; ``max_pending=0`` drops every mirror copy."""
     port = free_port()
     return process(["-m", "shadow.cli", "proxy", "--primary", primary, "--candidate", candidate,
                     "--listen", f"{HOST}:{port}", "--capture", str(capture),
-                    "--max-pending", "5000", "--allow-writes"], port)
+                    "--max-pending", str(max_pending), "--allow-writes"], port)
 
 
 async def create_payment(url: str, key: str) -> str:
@@ -168,35 +172,36 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(primary: str, proxy: str, key: str, pay_id: str, *, requests: int,
+async def measure(targets: dict[str, str], key: str, pay_id: str, *, requests: int,
                   concurrency: int, blocks: int) -> None:
     headers = {"Authorization": basic_auth(key)}
     path = f"/v1/payments/{pay_id}"
     per_block = max(1, requests // blocks)
-    lat: dict[str, list[float]] = {"direct": [], "proxy": []}
-    thr: dict[str, list[float]] = {"direct": [], "proxy": []}
+    lat: dict[str, list[float]] = {name: [] for name in targets}
+    thr: dict[str, list[float]] = {name: [] for name in targets}
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=connector) as session:
-        for base in (primary, proxy):  # warm-up: connections, caches, imports
+        for base in targets.values():  # warm-up: connections, caches, imports
             await one_at_a_time(session, base + path, 20, headers)
         for _ in range(blocks):
-            for name, base in (("direct", primary), ("proxy", proxy)):
+            for name, base in targets.items():
                 lat[name] += await one_at_a_time(session, base + path, per_block, headers)
         for _ in range(blocks):
-            for name, base in (("direct", primary), ("proxy", proxy)):
+            for name, base in targets.items():
                 n, elapsed = await concurrent(session, base + path, per_block * 2,
                                               concurrency, headers)
                 thr[name].append(n / elapsed)
-    print(f"requests per side: latency {len(lat['direct'])} sequential, "
-          f"throughput {blocks} blocks x {per_block * 2} at concurrency {concurrency}")
-    print(f"{'':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for name in ("direct", "proxy"):
-        print(f"{name:>8} {statistics.median(lat[name]):8.3f} {pct(lat[name], 0.9):8.3f} "
+    print(f"per target: {per_block * blocks} sequential requests for latency, "
+          f"{blocks} x {per_block * 2} at concurrency {concurrency} for throughput")
+    print(f"{'':>16} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name in targets:
+        print(f"{name:>16} {statistics.median(lat[name]):8.3f} {pct(lat[name], 0.9):8.3f} "
               f"{pct(lat[name], 0.99):8.3f} {statistics.median(thr[name]):8.1f}")
-    added = statistics.median(lat["proxy"]) - statistics.median(lat["direct"])
-    ratio = statistics.median(thr["proxy"]) / statistics.median(thr["direct"])
-    print(f"added p50 latency through the proxy: {added:.3f} ms; "
-          f"throughput through the proxy: {ratio:.2f}x of direct")
+    base_p50 = statistics.median(lat["direct"])
+    base_thr = statistics.median(thr["direct"])
+    for name in list(targets)[1:]:
+        print(f"{name}: added p50 {statistics.median(lat[name]) - base_p50:+.3f} ms, "
+              f"throughput {statistics.median(thr[name]) / base_thr:.2f}x of direct")
 
 
 def main() -> int:
@@ -216,14 +221,17 @@ def main() -> int:
     pair = fake_pair() if args.fake else real_pair(args.workers)
     with pair as (primary, candidate, key, what), tempfile.TemporaryDirectory() as tmp:
         print(f"primary/candidate: {what}")
-        with proxy_process(primary, candidate, Path(tmp) / "capture.jsonl") as proxy:
-            # Created through the proxy so the candidate has its own copy to read.
-            pay_id = asyncio.run(create_payment(proxy, key))
-            asyncio.run(measure(primary, proxy, key, pay_id, requests=args.requests,
+        hop = proxy_process(primary, candidate, Path(tmp) / "hop.jsonl", 0)
+        full = proxy_process(primary, candidate, Path(tmp) / "capture.jsonl", 5000)
+        with hop as hop_url, full as full_url:
+            # Created through the mirroring proxy so the candidate has its own copy to read.
+            pay_id = asyncio.run(create_payment(full_url, key))
+            targets = {"direct": primary, "proxy hop only": hop_url, "proxy + mirror": full_url}
+            asyncio.run(measure(targets, key, pay_id, requests=args.requests,
                                 concurrency=args.concurrency, blocks=args.blocks))
             lines = sum(1 for _ in (Path(tmp) / "capture.jsonl").open())
-            print(f"proxy recorded {lines} exchanges (mirroring continues after the caller "
-                  "is answered)")
+            print(f"the mirroring proxy recorded {lines} exchanges so far ('hop only' drops "
+                  "every mirror copy: it measures the extra hop alone)")
     return 0
 
 
