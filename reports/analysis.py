@@ -62,12 +62,14 @@ def analyse_trial(trial: TrialData) -> dict[str, Any]:
     """Every per-trial figure; validity combines the runner's verdict with load problems."""
     meta = trial.meta
     meas = trial.measured
-    t = meas["t"].to_numpy(dtype=np.float64)
-    lat = meas["latency_ms"].to_numpy(dtype=np.float64)
     start, end = stats.measured_window(
-        t, started_at=_num(meta.get("started_at")), ended_at=_num(meta.get("ended_at")),
-        warmup_s=_num(meta.get("warmup_s")),
+        meas["t"].to_numpy(dtype=np.float64), started_at=_num(meta.get("started_at")),
+        ended_at=_num(meta.get("ended_at")), warmup_s=_num(meta.get("warmup_s")),
+        duration_s=_num(meta.get("duration_s")),
     )
+    if math.isfinite(end):  # requests started after the window are not part of it
+        meas = meas[meas["t"] <= end]
+    lat = meas["latency_ms"].to_numpy(dtype=np.float64)
     window = end - start if math.isfinite(end - start) else math.nan
     n = len(meas)
     ok = int(meas["ok"].sum())
@@ -148,7 +150,8 @@ def _interval_dict(values: list[float]) -> dict[str, Any]:
 
 
 def _is_plain(trial: dict[str, Any]) -> bool:
-    return trial.get("step") is None and trial.get("gateway_latency_ms") is None
+    return (trial.get("step") is None and trial.get("gateway_latency_ms") is None
+            and not trial.get("profile_swept"))
 
 
 def headline_trials(trials: list[dict[str, Any]], target: str) -> list[dict[str, Any]]:
@@ -262,21 +265,22 @@ def capacity(trials: list[dict[str, Any]], target: str, slo: Slo) -> dict[str, A
 
 
 def gateway_sweep(trials: list[dict[str, Any]], baseline: str, candidate: str,
-                  *, seed: int = 0) -> dict[str, Any] | None:
-    """Throughput speedup of candidate over baseline at each gateway latency (None if none)."""
-    lats = sorted({float(t["gateway_latency_ms"]) for t in trials
-                   if t.get("gateway_latency_ms") is not None and t["valid"]})
-    if len(lats) < 2:
+                  *, seed: int = 0, key: str = "gateway_latency_ms") -> dict[str, Any] | None:
+    """Throughput speedup of candidate over baseline at each value of ``key`` (the gateway
+    latency, or the gateway profile of a profile sweep); None without two values."""
+    levels = sorted({t[key] for t in trials if t.get(key) is not None and t["valid"]},
+                    key=lambda v: (isinstance(v, str), v))
+    if len(levels) < 2:
         return None
     points: list[dict[str, Any]] = []
-    for lat in lats:
-        at = [t for t in trials if t.get("gateway_latency_ms") == lat and t["valid"]]
+    for lat in levels:
+        at = [t for t in trials if t.get(key) == lat and t["valid"]]
         va = _values([t for t in at if t["target"] == candidate], "throughput_rps")
         vb = _values([t for t in at if t["target"] == baseline], "throughput_rps")
         ratio = stats.ratio_interval(va, vb, seed=seed)
         sig = stats.mann_whitney(va, vb)
         points.append({
-            "gateway_latency_ms": lat, "speedup": _clean(ratio.ratio), "low": _clean(ratio.low),
+            key: lat, "speedup": _clean(ratio.ratio), "low": _clean(ratio.low),
             "high": _clean(ratio.high), "significant": sig.significant,
             "p_value": _clean(sig.p_value),
             "throughput_rps": {candidate: _clean(float(np.median(va))) if va else None,
@@ -300,9 +304,20 @@ def pick_pair(run: RunData, targets: list[str]) -> tuple[str, str] | None:
 def completeness(run: RunData, trials: list[dict[str, Any]], n_targets: int) -> list[str]:
     """Reasons the run is incomplete (empty when complete)."""
     reasons = [p for p in run.problems if "trials" in p]
+    if run.config.get("complete") is False:  # the runner's own word, written at the end
+        why = run.config.get("incomplete_reason")
+        reasons.append(f"run stopped early: {why}" if why else "the runner did not finish")
     load = run.config.get("load") or {}
     per_target = load.get("trials")
-    if isinstance(per_target, int) and per_target > 0:
+    schedule = run.config.get("schedule")
+    if isinstance(schedule, list) and schedule:
+        present = {t["trial"] for t in trials}
+        missing = [str(name) for name in schedule if name not in present]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            reasons.append(f"{len(schedule) - len(missing)} of {len(schedule)} planned trials "
+                           f"present (missing {shown})")
+    elif isinstance(per_target, int) and per_target > 0:
         steps = 1
         sweep = load.get("sweep")
         if isinstance(sweep, dict) and isinstance(sweep.get("steps"), list):
@@ -310,6 +325,9 @@ def completeness(run: RunData, trials: list[dict[str, Any]], n_targets: int) -> 
         gw = run.config.get("gateway_sweep")
         if isinstance(gw, dict) and isinstance(gw.get("latencies_ms"), list):
             steps *= max(len(gw["latencies_ms"]), 1)
+        profiles = run.config.get("profile_sweep")
+        if isinstance(profiles, dict) and isinstance(profiles.get("profiles"), list):
+            steps *= max(len(profiles["profiles"]), 1)
         expected = per_target * steps * max(n_targets, 1)
         if len(trials) < expected:
             reasons.append(f"{len(trials)} of {expected} planned trials present")
@@ -340,6 +358,13 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
 
     slo = slo or slo_from_config(run.config)
     trials = [analyse_trial(t) for t in run.trials]
+    swept = run.config.get("profile_sweep")
+    if isinstance(swept, dict) and swept.get("profiles"):
+        default = run.config.get("gateway_profile")
+        for info, trial in zip(trials, run.trials, strict=True):
+            info["gateway_profile"] = trial.meta.get("gateway_profile")
+            # trials at a profile other than the run's default are sweep points only
+            info["profile_swept"] = info["gateway_profile"] not in (None, default)
     targets = run.target_names()
     pair = pick_pair(run, targets)
     seed = int(run.config.get("seed") or 0) if isinstance(run.config.get("seed"), int) else 0
@@ -347,6 +372,8 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
                    for cand in targets if pair and cand != pair[0]]
     caps = {name: cap for name in targets if (cap := capacity(trials, name, slo)) is not None}
     gw = gateway_sweep(trials, pair[0], pair[1], seed=seed) if pair else None
+    profiles = (gateway_sweep(trials, pair[0], pair[1], seed=seed, key="gateway_profile")
+                if pair and isinstance(swept, dict) else None)
     incomplete = completeness(run, trials, len(targets))
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
@@ -362,6 +389,7 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "comparisons": comparisons,
         "capacity": caps or None,
         "gateway_sweep": gw,
+        "profile_sweep": profiles,
         "fairness": _fairness(run, targets),
         "environment": run.environment,
         "load_problems": list(run.problems),

@@ -60,15 +60,23 @@ def measured_window(
     started_at: float | None,
     ended_at: float | None,
     warmup_s: float | None,
+    duration_s: float | None = None,
 ) -> tuple[float, float]:
     """The measured window [start, end] in epoch seconds.
 
-    It begins when the warm-up ends and ends when the trial ended. When the trial's
-    timestamps are missing (an interrupted run) the span of the measured samples is used.
+    It begins when the warm-up ends and lasts ``duration_s``, or less when the trial
+    ended earlier (an interrupted trial); ``ended_at`` alone would also count the
+    seconds spent stopping the load generator. When timestamps are missing the span of
+    the measured samples is used.
     """
     t = np.asarray(t_measured, dtype=np.float64)
     start = started_at + (warmup_s or 0.0) if started_at is not None else None
     end = ended_at
+    if start is not None and duration_s is not None and duration_s > 0:
+        planned = start + duration_s
+        end = planned if end is None else min(end, planned)
+        if ended_at is None and t.size:  # interrupted without an end time
+            end = min(planned, float(t.max()))
     if start is None:
         start = float(t.min()) if t.size else math.nan
     if end is None:

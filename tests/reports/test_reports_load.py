@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from reports import RunDirError, load_run
-from reports.analysis import analyse_run
+from reports.analysis import analyse_run, analyse_trial
 
 
 def test_load_fixture_run(small_run: Path) -> None:
@@ -94,3 +96,34 @@ def test_interrupted_run_is_incomplete(synth: Callable[..., Path]) -> None:
     results = analyse_run(load_run(synth(incomplete_after=3)))
     assert not results["complete"]
     assert any("3 of 6" in r for r in results["incomplete_reasons"])
+
+
+def test_missing_planned_trial_is_named(small_run: Path) -> None:
+    """A trial of config.json's schedule that has no directory makes the run incomplete."""
+    shutil.rmtree(small_run / "trials" / "legacy-3")
+    results = analyse_run(load_run(small_run))
+    assert not results["complete"]
+    assert "5 of 6 planned trials present (missing legacy-3)" in results["incomplete_reasons"]
+
+
+def test_runner_marked_run_incomplete(small_run: Path) -> None:
+    """config.json's complete=false and its reason are carried into the results."""
+    config = json.loads((small_run / "config.json").read_text(encoding="utf-8"))
+    config.update(complete=False, incomplete_reason="stack crashed")
+    (small_run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    results = analyse_run(load_run(small_run))
+    assert results["incomplete_reasons"] == ["run stopped early: stack crashed"]
+
+
+def test_samples_after_the_window_are_not_counted(small_run: Path) -> None:
+    """Only requests started inside [start + warm-up, start + warm-up + duration] count."""
+    path = small_run / "trials" / "engine-1" / "trial.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["duration_s"] = meta["duration_s"] / 2
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    run = load_run(small_run)
+    info = analyse_trial(next(t for t in run.trials if t.dir_name == "engine-1"))
+    assert info["window_s"] == meta["duration_s"]
+    full = next(t for t in run.trials if t.dir_name == "engine-1").measured
+    assert info["requests"] < 0.6 * len(full)
+    assert info["throughput_rps"] > 150

@@ -180,3 +180,18 @@ def test_single_target_run(synth: Callable[..., Path]) -> None:
     results = build_results(load_run(synth(targets=("engine",), trials=2, duration_s=3.0)))
     assert "no second target" in results["verdict"]["text"]
     assert results["comparisons"] == []
+
+
+def test_profile_sweep(synth: Callable[..., Path]) -> None:
+    """A gateway profile sweep gives a speedup per profile; headline uses the default one."""
+    run_dir = synth(trials=2, duration_s=3.0, warmup_s=1.0,
+                    gateway_profiles=("instant", "fast", "realistic"))
+    results = build_results(load_run(run_dir))
+    points = {p["gateway_profile"]: p["speedup"] for p in results["profile_sweep"]["points"]}
+    assert set(points) == {"instant", "fast", "realistic"}
+    assert points["realistic"] > points["instant"]
+    engine = results["targets"]["engine"]
+    assert engine["summary_trials"] == [t["trial"] for t in results["trials"]
+                                        if t["target"] == "engine"
+                                        and t["gateway_profile"] == "fast"]
+    assert results["complete"] is True

@@ -35,6 +35,14 @@ def test_measured_window_starts_after_warmup() -> None:
                                  warmup_s=2.0) == (102.0, 112.0)
 
 
+def test_measured_window_lasts_duration_not_until_teardown() -> None:
+    """Seconds spent stopping the generator after the planned duration are not measured."""
+    assert stats.measured_window([5.0], started_at=100.0, ended_at=125.0, warmup_s=2.0,
+                                 duration_s=10.0) == (102.0, 112.0)
+    assert stats.measured_window([105.0, 107.5], started_at=100.0, ended_at=None,
+                                 warmup_s=2.0, duration_s=10.0) == (102.0, 107.5)
+
+
 def test_measured_window_falls_back_to_samples() -> None:
     """Without timestamps (an interrupted trial) the span of the samples is used."""
     assert stats.measured_window([5.0, 9.0, 7.0], started_at=None, ended_at=None,
