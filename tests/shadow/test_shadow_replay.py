@@ -172,3 +172,44 @@ async def test_cli_replay_report_and_exit_codes(trio: TrioFactory, tmp_path: Pat
     assert await asyncio.to_thread(main, ["shadow", "report", str(out)]) == 0
     assert await asyncio.to_thread(
         main, ["diff", str(out / "exchanges.jsonl"), "--fail-on-mismatch"]) == 0
+
+
+async def test_locust_style_capture_replays(trio: TrioFactory, tmp_path: Path) -> None:
+    """Requests recorded from an HttpUser's responses replay with ids mapped on fresh sides."""
+    import requests
+
+    from shadow.locust_capture import CaptureRecorder
+
+    first = await trio()
+    capture = tmp_path / "locust.jsonl"
+    recorder = CaptureRecorder(str(capture))
+
+    def user_session() -> None:
+        with requests.Session() as http:
+            http.auth = ("primary_key_0", "")
+            body: dict[str, str | int] = {"order_id": "loc-1", "amount": 500, "currency": "INR",
+                                          "gateway": "paytm", "payment_method": "upi"}
+            created = http.post(f"{first.primary.url}/v1/payments", json=body)
+            recorder.on_request(response=created, response_time=1.0)
+            pay = created.json()["id"]
+            base = first.primary.url
+            for resp in (http.post(f"{base}/v1/payments/{pay}/confirm"),
+                         http.get(f"{base}/v1/payments/{pay}"),
+                         http.get(f"{base}/v1/payments", params={"order_id": "loc-1"})):
+                recorder.on_request(response=resp, response_time=1.0)
+        recorder.close()
+
+    await asyncio.to_thread(user_session)
+    second = await trio()
+    keys = {s.name: {"primary_key_0": f"{s.name}_key_0"} for s in second.sides}
+    out = tmp_path / "out"
+    await pipeline.replay_to_dir(capture, ReplaySettings(
+        primary=second.primary.url, candidate=second.candidate.url, allow_writes=True,
+        keys=keys, poll=FAST_POLL), out)
+    summary = pipeline.report_dir(out, Rules())
+    assert summary["compared"] == 4
+    assert summary["real_mismatches"] == 0
+    statuses = [ln.sides["candidate"].status for ln in read_capture(out / "exchanges.jsonl")]
+    assert statuses == [201, 200, 200, 200]
+    [cand] = second.candidate.service.payments.values()
+    assert cand["status"] == "succeeded"
