@@ -66,9 +66,9 @@ class RunConfig:
     out: Path = Path("runs")
     slo: str | None = None
     locustfile: Path | None = None
-    open_late_ms: float = 25.0
+    open_late_ms: float = 50.0
     open_drop_after_ms: float = 1000.0
-    open_max_behind: float = 0.01
+    open_max_behind: float = 0.05
     stop_timeout_s: float = 2.0
     sweep_users: tuple[int, ...] = ()
     sweep_rates: tuple[float, ...] = ()

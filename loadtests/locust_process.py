@@ -43,7 +43,7 @@ class LoadSpec:
     api_keys: tuple[str, ...] = ()
     think_time_s: float = 0.0
     seed: int = 1
-    open_late_ms: float = 25.0
+    open_late_ms: float = 50.0
     open_drop_after_ms: float = 1000.0
     stop_timeout_s: float = 2.0
     locustfile: Path | None = None
@@ -167,12 +167,23 @@ class LocustProcess:
         self._log.close()
         return self.proc.returncode
 
-    def _reap_group(self) -> None:
-        # --processes workers share the child's session; none may outlive the trial.
+    def _group(self) -> list[psutil.Process]:
+        members = []
         for proc in psutil.process_iter(["pid"]):
-            with contextlib.suppress(psutil.Error):
+            with contextlib.suppress(psutil.Error, OSError):
                 if proc.pid != os.getpid() and os.getsid(proc.pid) == self.proc.pid:
-                    proc.kill()
+                    members.append(proc)
+        return members
+
+    def _reap_group(self, grace_s: float = 10.0) -> None:
+        # --processes workers share the child's session and may still be writing their
+        # part files after the master exited: let them finish, then none may outlive us.
+        deadline = time.monotonic() + grace_s
+        while (members := self._group()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for proc in members:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
 
     def log_tail(self, lines: int = 20) -> str:
         """The end of the child's log (for error messages)."""

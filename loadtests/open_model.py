@@ -29,6 +29,7 @@ Only slots inside the measured window (after the warm-up) are counted. This modu
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class OpenSettings:
     rate: float
     processes: int = 1
     index: int = 0
-    late_ms: float = 25.0
+    late_ms: float = 50.0
     drop_after_ms: float = 1000.0
 
 
@@ -64,9 +65,14 @@ class OpenSchedule:
         self.in_flight: set[float] = set()
 
     def start(self, t0: float, *, measure_from: float, measure_until: float) -> None:
-        """Fix the schedule's origin and the window whose slots are counted."""
+        """Fix the schedule's origin and the window whose slots are counted.
+
+        The origin is rounded up to the epoch lattice of period ``processes / rate``, so
+        generator processes that start a few milliseconds apart still interleave exactly.
+        """
         if self.t0 is None:
-            self.t0 = t0
+            period = self.settings.processes / self.settings.rate
+            self.t0 = math.ceil(t0 / period) * period
             self.measure_from = measure_from
             self.measure_until = measure_until
 

@@ -51,7 +51,7 @@ def _on_test_start(environment: Any, **_kw: Any) -> None:
     recorder: Recorder | None = _state["recorder"]
     if recorder is not None:
         recorder.start(now)
-    if _OPEN:
+    if _OPEN and not isinstance(environment.runner, MasterRunner):  # the master runs no users
         index = 0
         if isinstance(environment.runner, WorkerRunner):
             index = max(environment.runner.worker_index, 0)
@@ -69,7 +69,7 @@ def _schedule(index: int = 0) -> OpenSchedule:
                 rate=float(os.environ["PAYBENCH_RATE"]),
                 processes=processes,
                 index=index % processes,
-                late_ms=float(os.environ.get("PAYBENCH_OPEN_LATE_MS", "25")),
+                late_ms=float(os.environ.get("PAYBENCH_OPEN_LATE_MS", "50")),
                 drop_after_ms=float(os.environ.get("PAYBENCH_OPEN_DROP_AFTER_MS", "1000")),
             )
         )

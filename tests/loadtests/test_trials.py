@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 from pathlib import Path
 
+import pytest
 from hdrh.histogram import HdrHistogram
 
 from loadtests.config import resolve
@@ -89,3 +91,21 @@ def test_cpu_warning_marks_the_trial_invalid(tmp_path: Path) -> None:
     assert trial["cpu_warning"] is True
     assert trial["valid"] is False
     assert any("cpu_warning" in r for r in trial["invalid_reasons"])
+
+
+def test_several_generator_processes_share_the_schedule(tmp_path: Path) -> None:
+    """With --processes 2 both workers record, and their slots add up to rate x duration."""
+    cfg = ping_config(tmp_path, rate="60", users="30", processes="2", duration_s="2",
+                      warmup_s="1")
+    with stall_server() as url:
+        runner = TrialRunner(tmp_path, cfg, urls={"legacy": url}, api_keys={}, stack=None,
+                             base_env=dict(os.environ), log=lambda _l: None)
+        trial = runner.run(plan_run(cfg)[:1])[0]
+    assert trial["processes"] == 2
+    assert abs(trial["scheduled_starts"] - 120) <= 2
+    assert trial["dropped_starts"] == 0
+    with gzip.open(tmp_path / "trials" / "legacy-1" / "samples.csv.gz", "rt") as fh:
+        intended = sorted(float(line.split(",")[0]) for line in list(fh)[1:])
+    gaps = [b - a for a, b in itertools.pairwise(intended)]
+    # Workers interleave their slots: consecutive intended starts are 1/rate apart.
+    assert sorted(gaps)[len(gaps) // 2] == pytest.approx(1 / 60, abs=0.004)
