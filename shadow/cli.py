@@ -204,7 +204,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from shadow import pipeline
 
-    summary = pipeline.report_dir(args.dir, _rules(args))
+    # Without --rules, the directory is re-rendered with the rules it was reported with.
+    rules = _rules(args) if args.rules else pipeline.saved_rules(args.dir)
+    summary = pipeline.report_dir(args.dir, rules)
     return _finish(summary, args)
 
 

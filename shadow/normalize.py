@@ -167,6 +167,18 @@ def rules_from_mapping(data: Mapping[str, Json]) -> Rules:
     return Rules(**kwargs)  # type: ignore[arg-type]  # keys checked above
 
 
+def rules_to_mapping(rules: Rules) -> dict[str, Json]:
+    """The rules in the file format, so a saved copy loads back to the same rules."""
+    return {
+        "ignore_paths": list(rules.ignore_paths), "mask_paths": list(rules.mask_paths),
+        "mask_ids": rules.mask_ids, "id_prefixes": list(rules.id_prefixes),
+        "mask_timestamps": rules.mask_timestamps, "money_fields": list(rules.money_fields),
+        "headers": list(rules.headers),
+        "thresholds": {"relative": rules.relative_threshold,
+                       "absolute": rules.absolute_threshold},
+    }
+
+
 def load_mapping(path: str | Path, what: str) -> Mapping[str, Json]:
     """Read a YAML or JSON file that must hold an object."""
     p = Path(path)

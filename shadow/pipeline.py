@@ -21,7 +21,7 @@ from shadow.analysis import analyze
 from shadow.audit import AuditResult, SideScope, audit, parse_ledger, payment_refs
 from shadow.capture import CaptureWriter, iter_capture, read_capture
 from shadow.errors import ShadowConfigError
-from shadow.normalize import Rules
+from shadow.normalize import Rules, load_rules, rules_to_mapping
 from shadow.replay import ReplaySettings, ReplayStats, replay
 from shadow.report import write_report
 
@@ -86,5 +86,17 @@ def report_dir(
     analysis = analyze(iter_capture(path), rules)
     info = dict(meta or {})
     if (out_dir / REPLAY).exists():
-        info.setdefault("replay", (out_dir / REPLAY).read_text().strip().replace("\n", " "))
+        stats = json.loads((out_dir / REPLAY).read_text())
+        info.setdefault("replay_elapsed_s", stats.get("elapsed_s"))
+        info.setdefault("replay_late_starts", stats.get("late"))
+        for side, sends in (stats.get("sends") or {}).items():
+            info.setdefault(f"{side}_send_failures", f"{sends['failed']} of {sends['sent']}")
+    # The effective rules sit beside the report so it can be reproduced.
+    (out_dir / RULES).write_text(json.dumps(rules_to_mapping(rules), indent=2) + "\n")
     return write_report(out_dir, analysis, audit_dir(out_dir), meta=info)
+
+
+def saved_rules(out_dir: Path) -> Rules:
+    """The rules a directory was last reported with (defaults when there are none)."""
+    path = out_dir / RULES
+    return load_rules(path if path.exists() else None)

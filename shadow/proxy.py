@@ -113,10 +113,6 @@ async def _resources(app: web.Application, settings: ProxySettings) -> AsyncIter
         await session.close()
 
 
-def _response_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return forwardable(headers)
-
-
 async def _forward_primary(
     state: ProxyState, request: web.Request, body: bytes
 ) -> tuple[SideResult, bytes, list[tuple[str, str]]]:

@@ -22,7 +22,14 @@ from shadow.mapping import (
     id_regex,
     rewrite_request,
 )
-from shadow.normalize import Rules, load_keys, load_rules, normalize_body, rules_from_mapping
+from shadow.normalize import (
+    Rules,
+    load_keys,
+    load_rules,
+    normalize_body,
+    rules_from_mapping,
+    rules_to_mapping,
+)
 
 
 def _result(status: int, body: object, **headers: str) -> SideResult:
@@ -170,6 +177,7 @@ class TestNormalizeAndDiff:
             rules_from_mapping({"ignore": []})
         with pytest.raises(ShadowConfigError, match="threshold"):
             rules_from_mapping({"thresholds": {"relative": "high"}})
+        assert rules_from_mapping(rules_to_mapping(rules)) == rules
         keys = tmp_path / "keys.yaml"
         keys.write_text("candidate: {k1: k2}\n")
         assert load_keys(keys) == {"candidate": {"k1": "k2"}}
@@ -272,3 +280,11 @@ class TestCliErrors:
         rules.write_text("- not a mapping\n")
         assert main(["diff", missing, "--rules", str(rules)]) == 2
         assert main(["frobnicate"]) == 2
+
+
+def test_example_rules_file_is_the_default() -> None:
+    """The documented example rules load and equal the built-in defaults."""
+    import shadow
+
+    example = Path(shadow.__file__).parent / "rules.example.yaml"
+    assert load_rules(example) == Rules()
