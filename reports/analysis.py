@@ -58,8 +58,11 @@ def _clean(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def analyse_trial(trial: TrialData) -> dict[str, Any]:
-    """Every per-trial figure; validity combines the runner's verdict with load problems."""
+def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
+    """Every per-trial figure; validity combines the runner's verdict with load problems.
+
+    ``role`` names the target's processes in resources.csv (default: the target name).
+    """
     meta = trial.meta
     meas = trial.measured
     start, end = stats.measured_window(
@@ -81,7 +84,7 @@ def analyse_trial(trial: TrialData) -> dict[str, Any]:
         cpu_roles = stats.cpu_by_role(
             t=res["t"].to_numpy(), role=res["role"].astype(str).to_numpy(),
             pid=res["pid"].to_numpy(), cpu_s=res["cpu_s"].to_numpy(), start=start, end=end)
-    target_cpu = cpu_roles.get(trial.target, math.nan)
+    target_cpu = cpu_roles.get(role or trial.target, math.nan)
     all_cpu = sum(cpu_roles.values()) if cpu_roles else math.nan
 
     reasons = [str(r) for r in meta.get("invalid_reasons") or []]
@@ -357,7 +360,13 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     from reports.verdict import verdict  # verdict wording lives beside its rules
 
     slo = slo or slo_from_config(run.config)
-    trials = [analyse_trial(t) for t in run.trials]
+    settings = run.config.get("targets") or {}
+
+    def role_of(target: str) -> str:
+        role = (settings.get(target) or {}).get("role")
+        return role if isinstance(role, str) and role else target
+
+    trials = [analyse_trial(t, role_of(t.target)) for t in run.trials]
     swept = run.config.get("profile_sweep")
     if isinstance(swept, dict) and swept.get("profiles"):
         default = run.config.get("gateway_profile")
