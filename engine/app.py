@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -17,13 +18,13 @@ from engine.handlers import register_routes
 from engine.keys import CONTEXT, HTTP, METRICS, POOL, PORTS, REDIS, SETTINGS, STATS
 from engine.middleware import error_middleware, request_id_middleware
 from engine.ports import EnginePorts
-from engine.stats import Aggregator
 from payments.api import Context
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
 from payments.logs import configure_logging
 from payments.metrics import Metrics
+from payments.service_stats import Aggregator
 
 log = logging.getLogger("engine")
 
@@ -78,7 +79,7 @@ async def _reconciler(app: web.Application) -> AsyncIterator[None]:
                 log.exception("reconcile pass failed")
                 continue
             if report.attempts_checked or report.refunds_checked:
-                log.info("reconciled", extra={"report": report.__dict__})
+                log.info("reconciled", extra={"report": dataclasses.asdict(report)})
 
     task = asyncio.create_task(loop())
     yield

@@ -8,10 +8,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from engine.ports import EnginePorts
-from engine.stats import Aggregator
 from payments.api import Context
 from payments.config import ServiceSettings
 from payments.metrics import Metrics
+from payments.service_stats import Aggregator
 
 SETTINGS = web.AppKey("settings", ServiceSettings)
 CONTEXT = web.AppKey("context", Context)

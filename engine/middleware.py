@@ -17,6 +17,7 @@ from payments.models import error_body
 log = logging.getLogger("engine.http")
 
 REQUEST_ID = "X-REQUEST-ID"
+VYKED_UNCOUNTED = frozenset({"ping", "stats", "internal-ping", "internal-stats"})
 
 # Failures that mean "the database is not there right now": answered 503 so
 # clients retry, and the pool reconnects by itself when PostgreSQL returns.
@@ -74,15 +75,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(500, "internal error", "internal_error")
     finally:
         elapsed = time.perf_counter() - started
-        if route not in ("metrics", "stats"):
+        if route != "metrics":
             metrics = request.app[METRICS]
             metrics.requests.labels("engine", route, request.method, str(status)).inc()
             metrics.latency.labels("engine", route).observe(elapsed)
+        resource = request.match_info.route.resource
+        # Vyked counted neither its own /ping and /_stats nor unmatched paths
+        if resource is not None and route not in VYKED_UNCOUNTED:
             request.app[STATS].update(
-                f"{request.method} {request.match_info.route.resource.canonical}"
-                if request.match_info.route.resource is not None
-                else "unmatched",
-                str(status),
-                elapsed * 1000.0,
+                f"{request.method} {resource.canonical}", str(status), elapsed * 1000.0,
                 status < 500,
             )

@@ -23,13 +23,14 @@ import time
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIEnvironment
 
+from payments.service_stats import Aggregator
+
 from .context import REQUEST_ID_HEADER, accept_request_id, reset_request_id, set_request_id
 from .errors import HTTPError, VykedServiceException
 from .request import Request
 from .response import Response, error_response, status_line, text_error
 from .routing import INTERNAL_PREFIX, Route, Router
 from .service import HTTPService
-from .stats import Aggregator
 
 _logger = logging.getLogger("legacy_adapter.vyked")
 

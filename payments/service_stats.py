@@ -1,4 +1,4 @@
-"""Request statistics served at ``GET /_stats``, in Vyked's ``Aggregator`` shape.
+"""Request statistics served at ``GET /_stats`` by both services, in Vyked's ``Aggregator`` shape.
 
 Vyked kept a tree of ``StatUnit`` nodes: the total, then per server type
 (``http``), per endpoint, per status. Each node reports ``count``,

@@ -1,0 +1,49 @@
+"""``python -m engine serve`` and ``python -m legacy_adapter serve``: one launcher.
+
+Both services run under gunicorn with the same knobs (workers, bind, timeouts),
+so the only difference between them is the worker class: aiohttp's async
+worker for the engine, sync workers (one request at a time) for the legacy
+service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def serve_main(prog: str, app: str, worker_class: str, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve (settings from the PAYBENCH_* environment)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--workers", type=int, default=int(os.environ.get("PAYBENCH_WORKERS", "2"))
+    )
+    serve.add_argument("--timeout", type=int, default=60, help="gunicorn worker timeout, s")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    from payments.config import ConfigError, ServiceSettings
+
+    try:  # fail before forking workers, naming the variable
+        ServiceSettings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = [
+        "gunicorn",
+        app,
+        "--worker-class", worker_class,
+        "--workers", str(args.workers),
+        "--bind", f"{args.host}:{args.port}",
+        "--timeout", str(args.timeout),
+        "--graceful-timeout", "5",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    run()
+    return 0
