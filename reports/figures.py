@@ -332,6 +332,8 @@ def render_figures(run: RunData, results: dict[str, Any], out_dir: Path) -> list
     written: list[FigureFile] = []
     for name, title, caption, fig in plan:
         if fig is None:
+            # a figure from an earlier rendering that no longer applies must not linger
+            (out_dir / f"{name}.png").unlink(missing_ok=True)
             continue
         path = out_dir / f"{name}.png"
         fig.savefig(path, dpi=DPI)

@@ -58,3 +58,8 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
         text = ", ".join(map(str, data)) if isinstance(data, list) else str(data)
         rows.append((prefix, text if len(text) <= 300 else text[:297] + "..."))
     return rows
+
+
+def md_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell (pipes escaped, one line)."""
+    return str(value).replace("|", "\\|").replace("\n", " ")

@@ -97,7 +97,10 @@ def _metric(spec: str, name: str) -> tuple[str, bool]:
 
 
 def parse_slo(spec: str) -> list[SloGate]:
-    """Parse ``p99<500ms,errors<1%`` into SLO gates; raise ``GateSpecError`` (a ValueError)."""
+    """Parse ``p99<500ms,errors<1%`` into SLO gates; raise ``GateSpecError`` (a ValueError).
+
+    The CLI's ``--slo`` values go through here (``paybench run/report/compare --slo``).
+    """
     gates: list[SloGate] = []
     for part in _split(spec):
         match = _SLO_RE.match(part)
@@ -133,7 +136,10 @@ def parse_slo(spec: str) -> list[SloGate]:
 
 
 def parse_regression(spec: str) -> list[RegressionGate]:
-    """Parse ``p99:10%,throughput:5%`` into regression gates; raise ``GateSpecError``."""
+    """Parse ``p99:10%,throughput:5%`` into regression gates; raise ``GateSpecError``.
+
+    ``paybench compare --fail-on`` values go through here.
+    """
     gates: list[RegressionGate] = []
     for part in _split(spec):
         match = _REG_RE.match(part)

@@ -72,7 +72,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(num=fmt.num, pct=fmt.pct, interval=fmt.interval, ratio=fmt.ratio,
-                       flatten=fmt.flatten)
+                       flatten=fmt.flatten, md=fmt.md_cell)
     return env
 
 

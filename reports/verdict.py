@@ -57,6 +57,17 @@ def _capacity_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str
             "high": None, "p_value": None, "significant": False, "significance": "single sweep"}
 
 
+def _error_caveat(results: dict[str, Any], names: tuple[str, ...]) -> str:
+    """', with engine failing 12.0% of requests' when a target breaks the error SLO."""
+    limit = results["slo"]["error_ratio"]
+    failing = []
+    for name in names:
+        ratio = results["targets"][name]["summary"]["error_ratio"]["median"]
+        if ratio is not None and ratio > limit:
+            failing.append(f"{name} failing {ratio:.1%} of requests")
+    return (", with " + " and ".join(failing)) if failing else ""
+
+
 def verdict(results: dict[str, Any]) -> dict[str, Any]:
     """The verdict dict stored in results.json: text plus the numbers it quotes."""
     base, cand = results.get("baseline"), results.get("candidate")
@@ -108,7 +119,7 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
                 f"{_ci(inv_low, inv_high, m['confidence'])} than {base}'s at the same "
                 "offered load")
     return out | {
-        "text": head + tail + ".",
+        "text": head + _error_caveat(results, (cand, base)) + tail + ".",
         "metric": metric,
         "ratio": ratio,
         "low": low,
