@@ -25,7 +25,7 @@ class CaptureFormatError(ShadowError):
     """A capture file line is not a valid exchange or request."""
 
     def __init__(self, message: str, *, path: str = "", line: int = 0) -> None:
-        where = f"{path}:{line}: " if path else ""
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
         super().__init__(f"{where}{message}")
         self.path = path
         self.line = line

@@ -30,6 +30,7 @@ LEDGER = "ledger.json"
 SCOPES = "scopes.json"
 REPLAY = "replay.json"
 RULES = "rules.json"
+META = "meta.json"
 
 
 async def replay_to_dir(capture: Path, settings: ReplaySettings, out_dir: Path) -> ReplayStats:
@@ -84,6 +85,11 @@ def report_dir(
     if not path.exists():
         raise ShadowConfigError(f"{out_dir} has no {EXCHANGES}: not a shadow output directory")
     analysis = analyze(iter_capture(path), rules)
+    # The run's settings are kept so a later ``shadow report DIR`` shows them too.
+    if meta:
+        (out_dir / META).write_text(json.dumps(dict(meta), indent=2, default=str) + "\n")
+    elif (out_dir / META).exists():
+        meta = json.loads((out_dir / META).read_text())
     info = dict(meta or {})
     if (out_dir / REPLAY).exists():
         stats = json.loads((out_dir / REPLAY).read_text())
