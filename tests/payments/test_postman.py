@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # comes with schemathesis (dev)
 import pytest
 
 from payments.contract import load_spec, operations, resolve

@@ -46,6 +46,8 @@ WEBHOOKS = {"/v1/webhooks/juspay", "/v1/webhooks/paytm"}
 FUZZED = [op for op in operations() if op.path not in WEBHOOKS]
 # operations without parameters or body have no input to make invalid
 NEGATIVE = [op for op in FUZZED if op.spec.get("parameters") or op.spec.get("requestBody")]
+# positive_data_acceptance is left out: valid-looking ids of payments that do not
+# exist are rightly 404, and a repeated generated order_id is rightly 409.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -83,7 +85,7 @@ def fuzz(
         suppress_health_check=list(HealthCheck),
     )
     @given(case=strategy)
-    def run(case: schemathesis.Case) -> None:
+    def run(case: Any) -> None:  # a schemathesis.Case
         response = case.call(base_url=target.url, headers=headers, timeout=30)
         case.validate_response(response, checks=checks, headers=headers)
         sent[0] += 1
