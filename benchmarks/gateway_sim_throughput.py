@@ -93,70 +93,74 @@ async def run_scenario(
 async def main_async(args: argparse.Namespace) -> None:
     proc, url = start_sim()
     try:
-        jcreds = GatewayCredentials(GatewayName.JUSPAY, "bench_j", "bench_key")
-        pcreds = GatewayCredentials(GatewayName.PAYTM, "BENCHMID", PAYTM_KEY)
-        run_id = secrets.token_hex(3)
-        connector = aiohttp.TCPConnector(limit=args.concurrency)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            async with session.post(
-                url + "/__admin__/merchants",
-                json=[
-                    {"gateway": "juspay", "merchant_id": "bench_j", "api_key": "bench_key"},
-                    {"gateway": "paytm", "merchant_id": "BENCHMID", "api_key": PAYTM_KEY},
-                ],
-            ) as resp:
-                resp.raise_for_status()
-            seed_req = ChargeRequest(f"seed{run_id}", 10_000, "INR", "card")
-            for req in (
-                juspay.create_order_request(jcreds, seed_req),
-                juspay.create_txn_request(jcreds, seed_req),
-            ):
-                async with session.request(
-                    req.method, url + req.path, headers=dict(req.headers), data=req.body
-                ) as resp:
-                    await resp.read()
-            status_req = juspay.order_status_request(jcreds, seed_req.attempt_id)
-
-            def juspay_charge(n: int) -> list[HttpRequest]:
-                req = ChargeRequest(f"j{run_id}{n}", 10_000, "INR", "card")
-                return [
-                    juspay.create_order_request(jcreds, req),
-                    juspay.create_txn_request(jcreds, req),
-                ]
-
-            def paytm_initiate(n: int) -> list[HttpRequest]:
-                req = ChargeRequest(f"p{run_id}{n}", 10_000, "INR", "card")
-                return [paytm.initiate_request(pcreds, req)]
-
-            scenarios: list[tuple[str, RequestsFor]] = [
-                ("juspay GET /orders/{id}", lambda n: [status_req]),
-                ("juspay POST /orders + /txns", juspay_charge),
-                ("paytm initiateTransaction (signed)", paytm_initiate),
-            ]
-            print(f"simulator {url} profile=instant concurrency={args.concurrency}")
-            for name, make in scenarios:
-                cpu0 = cpu_seconds(proc.pid)
-                done, errors, elapsed = await run_scenario(
-                    session,
-                    url,
-                    make,
-                    concurrency=args.concurrency,
-                    seconds=args.seconds,
-                    max_requests=args.max_requests,
-                )
-                cpu = cpu_seconds(proc.pid) - cpu0
-                per_req = cpu / done * 1e6 if done else 0.0
-                capacity = 1e6 / per_req if per_req else 0.0
-                print(
-                    f"{name:36s} {done / elapsed:7.0f} req/s measured  {done:7d} requests  "
-                    f"{errors} errors  sim CPU {per_req:5.0f} us/request "
-                    f"({cpu / elapsed:4.2f} cores) -> {capacity:6.0f} req/s per sim core"
-                )
+        await measure(args, url, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+async def measure(args: argparse.Namespace, url: str, pid: int) -> None:
+    jcreds = GatewayCredentials(GatewayName.JUSPAY, "bench_j", "bench_key")
+    pcreds = GatewayCredentials(GatewayName.PAYTM, "BENCHMID", PAYTM_KEY)
+    run_id = secrets.token_hex(3)
+    connector = aiohttp.TCPConnector(limit=args.concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with session.post(
+            url + "/__admin__/merchants",
+            json=[
+                {"gateway": "juspay", "merchant_id": "bench_j", "api_key": "bench_key"},
+                {"gateway": "paytm", "merchant_id": "BENCHMID", "api_key": PAYTM_KEY},
+            ],
+        ) as resp:
+            resp.raise_for_status()
+        seed_req = ChargeRequest(f"seed{run_id}", 10_000, "INR", "card")
+        for req in (
+            juspay.create_order_request(jcreds, seed_req),
+            juspay.create_txn_request(jcreds, seed_req),
+        ):
+            async with session.request(
+                req.method, url + req.path, headers=dict(req.headers), data=req.body
+            ) as resp:
+                await resp.read()
+        status_req = juspay.order_status_request(jcreds, seed_req.attempt_id)
+
+        def juspay_charge(n: int) -> list[HttpRequest]:
+            req = ChargeRequest(f"j{run_id}{n}", 10_000, "INR", "card")
+            return [
+                juspay.create_order_request(jcreds, req),
+                juspay.create_txn_request(jcreds, req),
+            ]
+
+        def paytm_initiate(n: int) -> list[HttpRequest]:
+            req = ChargeRequest(f"p{run_id}{n}", 10_000, "INR", "card")
+            return [paytm.initiate_request(pcreds, req)]
+
+        scenarios: list[tuple[str, RequestsFor]] = [
+            ("juspay GET /orders/{id}", lambda n: [status_req]),
+            ("juspay POST /orders + /txns", juspay_charge),
+            ("paytm initiateTransaction (signed)", paytm_initiate),
+        ]
+        print(f"simulator {url} profile=instant concurrency={args.concurrency}")
+        for name, make in scenarios:
+            cpu0 = cpu_seconds(pid)
+            done, errors, elapsed = await run_scenario(
+                session,
+                url,
+                make,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                max_requests=args.max_requests,
+            )
+            cpu = cpu_seconds(pid) - cpu0
+            per_req = cpu / done * 1e6 if done else 0.0
+            capacity = 1e6 / per_req if per_req else 0.0
+            print(
+                f"{name:36s} {done / elapsed:7.0f} req/s measured  {done:7d} requests  "
+                f"{errors} errors  sim CPU {per_req:5.0f} us/request "
+                f"({cpu / elapsed:4.2f} cores) -> {capacity:6.0f} req/s per sim core"
+            )
 
 
 def main() -> None:

@@ -50,6 +50,10 @@ class FaultRates:
 @dataclass(frozen=True, slots=True)
 class WebhookSettings:
     enabled: bool = True
+    # Only notify outcomes the caller could not read from the reply (pending
+    # settlements, refunds, 5xx/timeouts/resets): halves webhook traffic in
+    # load tests while keeping every path that needs a webhook.
+    only_async: bool = False
     duplicate_rate: float = 0.0  # deliver the same event twice
     out_of_order_rate: float = 0.0  # send a stale "pending" event after the final one
     max_attempts: int = 5  # deliveries per event until a 200 (bounded retries)

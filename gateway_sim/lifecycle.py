@@ -77,15 +77,17 @@ def start_txn(state: SimState, merchant: Merchant, order: Order, method: str) ->
     order.txn_id = new_txn_id(order.gateway)
     order.payment_method = method
     result = order.plan.txn
-    if result in (TxnResult.CHARGE, TxnResult.AMBIGUOUS_TIMEOUT, TxnResult.RESET):
-        _charge(state, merchant, order)
-        state.notify(notification(merchant, order))
-    elif result in (TxnResult.PENDING_SUCCESS, TxnResult.PENDING_FAILURE):
+    if result in (TxnResult.PENDING_SUCCESS, TxnResult.PENDING_FAILURE):
         order.state = OrderState.PENDING
         stale = notification(merchant, order)
         state.spawn(_settle(state, merchant, order, stale))
+        return result
+    if result in (TxnResult.CHARGE, TxnResult.AMBIGUOUS_TIMEOUT, TxnResult.RESET):
+        _charge(state, merchant, order)
     else:
         _fail(order, result)
+    answered = result in (TxnResult.CHARGE, TxnResult.DECLINE, TxnResult.DECLINE_OTHER)
+    if not (answered and state.profile.webhook.only_async):
         state.notify(notification(merchant, order))
     return result
 

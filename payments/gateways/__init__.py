@@ -14,6 +14,14 @@ engine drives a flow with ``await``, the legacy service with blocking calls::
     except StopIteration as done:
         outcome = done.value
 
+Drivers send ``request.path`` (which may carry a query string) relative to
+the gateway base URL with exactly ``request.headers`` and ``request.body``,
+and map failures below HTTP to ``TransportError``: a refused or failed
+connection (nothing sent) is ``TransportError("connect", ambiguous=False)``;
+a timeout after the request may have been sent is ``("timeout", True)``; a
+connection dropped before the reply is ``("reset", True)``. ``request.kind``
+("auth", "status", "refund") lets a driver choose a timeout per kind.
+
 Rules every flow follows (see ``outcomes``): a timeout or reset that may have
 reached the gateway, a 5xx or a 429 gives ``UNKNOWN``, never ``FAILED``;
 resolve it with ``status_flow`` (or ``refund_status_flow``). Repeating

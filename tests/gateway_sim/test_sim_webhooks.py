@@ -231,6 +231,27 @@ async def test_refund_webhooks_name_the_refund(env: Env) -> None:
         assert event.refund.status is RefundStatus.SUCCEEDED
 
 
+async def test_only_async_skips_webhooks_for_answered_outcomes(env: Env) -> None:
+    """With only_async, a plain success sends nothing; a reset attempt still notifies."""
+    url = env.sim_url + "/__admin__/profile"
+    creds = await register(env, "paytm", "p5")
+    async with env.session.put(url, json={"webhook": {"only_async": True}}) as resp:
+        assert resp.status == 200
+    try:
+        await drive(env, charge_flow(creds, ChargeRequest(attempt(), 5_000, "INR", "card")))
+        reset = await drive(env, charge_flow(creds, ChargeRequest(attempt(), 5_007, "INR", "card")))
+        assert reset.status is AttemptStatus.UNKNOWN
+        got = await wait_for(env, "/p5", 1)
+        await asyncio.sleep(0.2)
+    finally:
+        async with env.session.put(url, json={"webhook": {"only_async": False}}) as resp:
+            assert resp.status == 200
+    assert len(env.receiver.at("/p5")) == 1
+    event = parse_webhook("paytm", got[0].body, "")
+    assert event.charge is not None
+    assert event.charge.status is AttemptStatus.SUCCEEDED  # the reset attempt did charge
+
+
 async def test_stall_answers_504_and_does_nothing(env: Env) -> None:
     """With stalls forced, a charge waits stall_s, gets 504, and no order exists."""
     url = env.sim_url + "/__admin__/profile"
