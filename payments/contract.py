@@ -62,9 +62,8 @@ def operations(spec: dict[str, Any] | None = None) -> list[Operation]:
     document = spec if spec is not None else _parsed()
     found: list[Operation] = []
     for path, item in document.get("paths", {}).items():
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if not isinstance(op, dict):
+        for method, op in item.items():
+            if method not in HTTP_METHODS or not isinstance(op, dict):
                 continue
             found.append(
                 Operation(
