@@ -377,8 +377,11 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     targets = run.target_names()
     pair = pick_pair(run, targets)
     seed = int(run.config.get("seed") or 0) if isinstance(run.config.get("seed"), int) else 0
+    # A pure sweep has no trials comparable across all its steps: its comparisons are
+    # the capacity table and the per-level speedups instead.
+    has_plain = any(_is_plain(t) and t["valid"] for t in trials)
     comparisons = [compare_targets(trials, pair[0], cand, seed=seed)
-                   for cand in targets if pair and cand != pair[0]]
+                   for cand in targets if pair and cand != pair[0] and has_plain]
     caps = {name: cap for name in targets if (cap := capacity(trials, name, slo)) is not None}
     gw = gateway_sweep(trials, pair[0], pair[1], seed=seed) if pair else None
     profiles = (gateway_sweep(trials, pair[0], pair[1], seed=seed, key="gateway_profile")

@@ -225,15 +225,19 @@ def fig_cpu(results: dict[str, Any]) -> Figure | None:
             per_target[name] = {r: float(np.median(v)) for r, v in roles.items()}
     if not per_target:
         return None
-    all_roles = sorted({r for roles in per_target.values() for r in roles})
+    # target roles first, in the targets' own colours, then shared processes
+    colors = _colors(results)
+    others = sorted({r for roles in per_target.values() for r in roles} - set(colors))
+    all_roles = [r for r in colors if any(r in roles for roles in per_target.values())] + others
+    shared = ("#7f7f7f", "#bcbd22", "#17becf", "#e377c2", "#8c564b", "#c7c7c7", "#9467bd")
+    role_color = {r: colors.get(r) or shared[i % len(shared)] for i, r in enumerate(all_roles)}
     fig = _fig()
     ax = fig.add_subplot()
     names = list(per_target)
     bottom = np.zeros(len(names))
-    for i, role in enumerate(all_roles):
+    for role in all_roles:
         vals = np.array([per_target[n].get(role, 0.0) for n in names])
-        ax.bar(names, vals, bottom=bottom, label=role, color=COLORS[i % len(COLORS)]
-               if i < len(COLORS) else None, width=0.5)
+        ax.bar(names, vals, bottom=bottom, label=role, color=role_color[role], width=0.5)
         bottom += vals
     ax.set_ylabel("CPU seconds per 1,000 requests")
     ax.set_xlabel("target under load")

@@ -57,6 +57,29 @@ def _capacity_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str
             "high": None, "p_value": None, "significant": False, "significance": "single sweep"}
 
 
+def _sweep_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str, Any] | None:
+    """Speedup at the lowest and highest gateway latency of a gateway sweep."""
+    sweep = results.get("gateway_sweep")
+    if not sweep:
+        return None
+    pts = [p for p in sweep["points"] if p["speedup"] is not None]
+    if not pts:
+        return None
+    first, last = pts[0], pts[-1]
+
+    def ratio(p: dict[str, Any]) -> str:
+        return f"{fmt_ratio(p['speedup'])}x {_ci(p['low'], p['high'], 0.95)}"
+
+    sig = "significant" if last["significant"] else "not significant"
+    text = (f"{cand}'s throughput is {ratio(first)} {base}'s at "
+            f"{first['gateway_latency_ms']:g} ms added gateway latency and {ratio(last)} at "
+            f"{last['gateway_latency_ms']:g} ms ({sig} at {last['gateway_latency_ms']:g} ms: "
+            f"Mann-Whitney U, alpha {ALPHA:g}).")
+    return {"text": text, "metric": "gateway_speedup", "ratio": last["speedup"],
+            "low": last["low"], "high": last["high"], "p_value": last["p_value"],
+            "significant": bool(last["significant"]), "significance": sig}
+
+
 def _error_caveat(results: dict[str, Any], names: tuple[str, ...]) -> str:
     """', with engine failing 12.0% of requests' when a target breaks the error SLO."""
     limit = results["slo"]["error_ratio"]
@@ -91,13 +114,13 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     for name in (cand, base):
         if targets.get(name, {}).get("valid_trials", 0) == 0:
             return out | {"text": f"No verdict: {name} has no valid trials.", "metric": None}
-    plain = any(t["valid"] and t.get("step") is None for t in results.get("trials", []))
-    if not plain:
-        cap = _capacity_verdict(results, base, cand)
-        if cap is not None:
-            return out | cap
+    comparison = next((c for c in results["comparisons"] if c["candidate"] == cand), None)
+    if comparison is None:
+        swept = _capacity_verdict(results, base, cand) or _sweep_verdict(results, base, cand)
+        if swept is not None:
+            return out | swept
+        return out | {"text": f"No verdict: no trials of {base} and {cand} are comparable."}
 
-    comparison = next(c for c in results["comparisons"] if c["candidate"] == cand)
     model = (results.get("fairness", {}).get("load") or {}).get("model")
     metric = "p99_ms" if model == "open" else "throughput_rps"
     m = comparison["metrics"][metric]

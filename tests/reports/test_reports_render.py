@@ -172,6 +172,9 @@ def test_gateway_sweep(synth: Callable[..., Path]) -> None:
     assert [p["gateway_latency_ms"] for p in points] == [0.0, 100.0, 400.0]
     assert points[-1]["speedup"] > points[0]["speedup"]
     assert results["complete"] is True
+    assert results["comparisons"] == []  # no trial is comparable across latencies
+    assert "400 ms" in results["verdict"]["text"]
+    assert results["verdict"]["metric"] == "gateway_speedup"
     assert fig_gateway_sweep(results) is not None
 
 
