@@ -7,8 +7,17 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
-SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+def shared_database_url() -> str:
+    """The suite's PostgreSQL (given or embedded; see tests/conftest.py)."""
+    return os.environ["PAYBENCH_TEST_DATABASE_URL"]
+
+
+def shared_redis_url() -> str:
+    """The suite's Redis (given or embedded; see tests/conftest.py)."""
+    return os.environ["PAYBENCH_TEST_REDIS_URL"]
+
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -16,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No PAYBENCH_* setting leaks from the caller's shell into a test."""
     for key in list(os.environ):
-        if key.startswith("PAYBENCH_"):
+        if key.startswith("PAYBENCH_") and not key.startswith("PAYBENCH_TEST_"):
             monkeypatch.delenv(key)
 
 

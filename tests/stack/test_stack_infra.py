@@ -11,11 +11,11 @@ import psutil
 import psycopg
 import pytest
 import redis
-from conftest import SHARED_DATABASE_URL, SHARED_REDIS_URL
 
 from stack.errors import InfraUnavailable
 from stack.infra import Infra, probe_postgres, probe_redis
 from stack.processes import free_port, port_is_free
+from tests.stack.conftest import shared_database_url, shared_redis_url
 
 
 def _port(url: str) -> int:
@@ -26,7 +26,9 @@ def _port(url: str) -> int:
 @pytest.mark.usefixtures("clean_environ")
 def test_embedded_servers_answer_and_are_gone_after_exit(log_dir: Path) -> None:
     """Without URLs, private servers answer real queries and leave no process, port or files."""
-    assert not any(k.startswith("PAYBENCH_") for k in os.environ)
+    assert not any(
+        k.startswith("PAYBENCH_") and not k.startswith("PAYBENCH_TEST_") for k in os.environ
+    )
     with Infra(log_dir=log_dir) as infra:
         assert infra.postgres is not None
         assert infra.redis is not None
@@ -61,9 +63,9 @@ def test_embedded_servers_answer_and_are_gone_after_exit(log_dir: Path) -> None:
 
 def test_given_urls_are_used_as_is(clean_environ: None) -> None:
     """Given URLs are checked and used unchanged; nothing is started and no directory made."""
-    with Infra(SHARED_DATABASE_URL, SHARED_REDIS_URL) as infra:
-        assert infra.database_url == SHARED_DATABASE_URL
-        assert infra.redis_url == SHARED_REDIS_URL
+    with Infra(shared_database_url(), shared_redis_url()) as infra:
+        assert infra.database_url == shared_database_url()
+        assert infra.redis_url == shared_redis_url()
         assert infra.postgres is not None
         assert not infra.postgres.embedded
         assert infra.redis is not None
@@ -76,7 +78,7 @@ def test_bad_database_url_fails_fast_and_clearly() -> None:
     """A database URL where nothing listens is refused within seconds, naming the URL."""
     url = f"postgresql://root@127.0.0.1:{free_port()}/test"
     started = time.monotonic()
-    with pytest.raises(InfraUnavailable) as info, Infra(url, SHARED_REDIS_URL):
+    with pytest.raises(InfraUnavailable) as info, Infra(url, shared_redis_url()):
         pass
     assert time.monotonic() - started < 6
     assert info.value.component == "postgres"

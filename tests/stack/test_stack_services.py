@@ -15,13 +15,13 @@ import psutil
 import psycopg
 import pytest
 import redis
-from conftest import HERE, SHARED_DATABASE_URL, SHARED_REDIS_URL
 
 from payments.auth import hash_api_key
 from stack.errors import InfraUnavailable, ProcessDied
 from stack.processes import free_port, port_is_free
 from stack.services import Stack, StackConfig
 from stack.targets import TargetSpec, gunicorn_service_command
+from tests.stack.conftest import HERE, shared_database_url, shared_redis_url
 
 FAKE = "fake_services"
 FAKE_TARGETS = (
@@ -129,17 +129,17 @@ def test_stack_lifecycle(log_dir: Path) -> None:
 def test_shared_servers_get_unique_schemas_removed_at_exit(log_dir: Path) -> None:
     """On given servers, schemas get a run suffix and both they and the keys are gone after."""
     run_key = f"t_{secrets.token_hex(4)}"
-    cfg = _config(log_dir, database_url=SHARED_DATABASE_URL, redis_url=SHARED_REDIS_URL)
+    cfg = _config(log_dir, database_url=shared_database_url(), redis_url=shared_redis_url())
     with Stack(cfg) as stack:
         schemas = dict(stack.schemas)
         assert all(s.startswith(f"{t}_") and len(s) > len(t) + 1 for t, s in schemas.items())
-        assert stack.database_url == SHARED_DATABASE_URL
+        assert stack.database_url == shared_database_url()
         assert stack.processes()  # includes the shared servers found by port
-        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        client = redis.Redis.from_url(shared_redis_url())
         client.set(f"{stack.redis_prefixes['alpha']}{run_key}", "x")
         env = json.dumps(stack.describe())
         assert schemas["alpha"] in env
-    with psycopg.connect(SHARED_DATABASE_URL) as conn:
+    with psycopg.connect(shared_database_url()) as conn:
         left = conn.execute(
             "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ANY(%s)",
             (list(schemas.values()),),
@@ -152,7 +152,7 @@ def test_shared_servers_get_unique_schemas_removed_at_exit(log_dir: Path) -> Non
 def test_bad_database_url_starts_nothing(log_dir: Path) -> None:
     """A stack on an unreachable database fails at once with the URL, leaving no process."""
     url = f"postgresql://root@127.0.0.1:{free_port()}/test"
-    stack = Stack(_config(log_dir, database_url=url, redis_url=SHARED_REDIS_URL))
+    stack = Stack(_config(log_dir, database_url=url, redis_url=shared_redis_url()))
     with pytest.raises(InfraUnavailable, match=url):
         stack.start()
     assert stack.supervisor.children == []
