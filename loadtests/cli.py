@@ -62,9 +62,13 @@ class _Parser(argparse.ArgumentParser):
 def _add_load_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="short preset: 1 trial per target, 3 s warm-up + 10 s, 8 users")
+    defaults = RunConfig()
     for flag, knob in FLAGS.items():
+        default = getattr(defaults, knob)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        text = DOCS[knob] + ("" if shown in (None, "") else f" (default: {shown})")
         parser.add_argument(flag, dest=knob, default=None, metavar=knob.upper(),
-                            help=DOCS[knob])
+                            help=text.replace("%", "%%"))
     parser.add_argument("--target-url", dest="target_url", action="append", default=None,
                         metavar="NAME=URL", help="an already running target (repeatable)")
 
@@ -110,14 +114,15 @@ def _install_sigterm() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paybench`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    if args.command in ("report", "compare"):
+    # Delegated subcommands parse their own arguments (including --help).
+    if argv and argv[0] in ("report", "compare"):
         cli_commands: Any = importlib.import_module("reports.cli_commands")
-        command = (cli_commands.report_command if args.command == "report"
+        command = (cli_commands.report_command if argv[0] == "report"
                    else cli_commands.compare_command)
-        return int(command(list(args.rest)))
-    if args.command == "shadow":
-        return _shadow(list(args.rest))
+        return int(command(argv[1:]))
+    if argv and argv[0] == "shadow":
+        return _shadow(argv[1:])
+    args = build_parser().parse_args(argv)
     env = dict(os.environ)
     try:
         config = config_from_args(args, env, Path.cwd())

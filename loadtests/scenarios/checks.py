@@ -61,6 +61,9 @@ def check_payment(body: Any, **expected: Any) -> str | None:
         if name == "status_in":
             if body["status"] not in value:
                 return f"status {body['status']!r} not in {sorted(value)}"
+        elif name == "max_refunded":
+            if body["amount_refunded"] > value:
+                return f"amount_refunded {body['amount_refunded']} exceeds {value} asked for"
         elif body.get(name) != value:
             return f"{name} is {body.get(name)!r}, expected {value!r}"
     return None
