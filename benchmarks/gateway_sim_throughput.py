@@ -137,7 +137,9 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> None:
             req = ChargeRequest(f"p{run_id}{n}", 10_000, "INR", "card")
             return [paytm.initiate_request(pcreds, req)]
 
+        health = HttpRequest(GatewayName.JUSPAY, "GET", "/__admin__/health")
         scenarios: list[tuple[str, RequestsFor]] = [
+            ("GET /__admin__/health (baseline)", lambda n: [health]),
             ("juspay GET /orders/{id}", lambda n: [status_req]),
             ("juspay POST /orders + /txns", juspay_charge),
             ("paytm initiateTransaction (signed)", paytm_initiate),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,12 @@ PROCESS_MODES |= {"NET_BANKING": "netbanking", "BALANCE": "wallet"}
 
 
 def txn_date(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S.0")
+    return _date_second(int(ts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S.0")
 
 
 def response(body: dict[str, Any], key: str | None) -> bytes:
