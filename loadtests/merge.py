@@ -97,3 +97,23 @@ def merge_trial(parts_dir: Path, trial_dir: Path, *, keep_parts: bool = False) -
     if not keep_parts:
         shutil.rmtree(parts_dir, ignore_errors=True)
     return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m loadtests.merge PARTS_DIR TRIAL_DIR``: join parts gathered by hand (e.g.
+    from Locust workers on other machines) into a trial's samples.csv.gz and latency.hdr."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m loadtests.merge PARTS_DIR TRIAL_DIR", file=sys.stderr)
+        return 2
+    trial_dir = Path(args[1])
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    summary = merge_trial(Path(args[0]), trial_dir, keep_parts=True)
+    print(json.dumps(summary.__dict__, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
