@@ -18,7 +18,7 @@ def test_analysis_notebook_executes(monkeypatch: pytest.MonkeyPatch) -> None:
     # Jupyter warns about its legacy path layout unless told to use platformdirs
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    nb = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)  # type: ignore[no-untyped-call]
     client = NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT / "notebooks")}})
     client.execute()
