@@ -9,7 +9,7 @@ mercUnqRef) when the service sends one, else by order id.
 
 from __future__ import annotations
 
-import time
+import time as clock
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,7 +25,7 @@ class LedgerEntry:
     kind: str  # "charge" | "refund"
     amount: int  # minor units
     currency: str
-    at: float  # epoch seconds
+    time: float  # epoch seconds
     reference: str = ""
     refund_id: str = ""  # unique_request_id / refId
     status: str = "accepted"  # refunds: pending -> succeeded | failed
@@ -58,7 +58,7 @@ class Ledger:
             kind=kind,
             amount=amount,
             currency=currency,
-            at=time.time(),
+            time=clock.time(),
             reference=reference,
             refund_id=refund_id,
             status=status,
@@ -110,7 +110,7 @@ class Ledger:
         ]
         over_refunded = [r for r in orders.values() if r["refunded"] > r["charged"]]
         return {
-            "generated_at": time.time(),
+            "generated_at": clock.time(),
             "summary": {
                 "charges": sum(1 for e in entries if e.kind == "charge"),
                 "charged_amount": sum(e.amount for e in entries if e.kind == "charge"),

@@ -10,9 +10,12 @@ deduplicates: repeating a refund flow with the same refund id is safe.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from payments.gateways import outcomes
 from payments.gateways.base import (
@@ -388,3 +391,35 @@ def verify_webhook(headers: Mapping[str, str], username: str, password: str) -> 
     if not username and not password:
         return False
     return basic_auth_matches(header(headers, "Authorization"), username, password)
+
+
+# -- return-URL signature ----------------------------------------------------------
+
+SIGNATURE_FIELDS = frozenset({"signature", "signature_algorithm"})
+
+
+def return_url_signature(params: Mapping[str, str], response_key: str) -> str:
+    """Juspay's signature of the parameters it appends to the merchant's return URL.
+
+    All parameters but ``signature`` and ``signature_algorithm``, keys and
+    values percent-encoded, sorted by key, joined ``k=v&...``, the whole
+    string percent-encoded again, HMAC-SHA256 with the response key, base64.
+    """
+    pairs = sorted(
+        (quote_plus(k), quote_plus(v)) for k, v in params.items() if k not in SIGNATURE_FIELDS
+    )
+    message = quote_plus("&".join(f"{k}={v}" for k, v in pairs))
+    digest = hmac.new(response_key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_return_url(params: Mapping[str, str], response_key: str) -> bool:
+    """Check ``params["signature"]`` (plain or still percent-encoded) in constant time."""
+    given = params.get("signature")
+    if not given or params.get("signature_algorithm", "HMAC-SHA256") != "HMAC-SHA256":
+        return False
+    expected = return_url_signature(params, response_key)
+    return any(
+        hmac.compare_digest(candidate.encode(), expected.encode())
+        for candidate in (given, unquote_plus(given))
+    )

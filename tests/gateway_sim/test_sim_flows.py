@@ -185,3 +185,15 @@ def test_unreachable_gateway_is_failed_for_charges(creds: GatewayCredentials) ->
         _, outcome = charge(dead, creds, 10_000)
         assert outcome.status is AttemptStatus.FAILED
         assert status(dead, creds, "x").status is AttemptStatus.UNKNOWN
+
+
+def test_refund_stall_is_unknown_but_accepted(
+    client: httpx.Client, creds: GatewayCredentials
+) -> None:
+    """A stalled refund (amount ending 95) times out as UNKNOWN; the refund exists."""
+    attempt, outcome = charge(client, creds, 50_000)
+    req = RefundRequest(unique("rf_"), attempt, outcome.gateway_txn_id, 1_095, "INR")
+    lost: RefundOutcome = drive(client, refund_flow(creds, req), timeout=0.5)[0]
+    assert lost.status is RefundStatus.UNKNOWN
+    found: RefundOutcome = drive(client, refund_status_flow(creds, req))[0]
+    assert found.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED)

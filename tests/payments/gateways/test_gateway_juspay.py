@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Generator
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote_plus
 
 import pytest
 
@@ -204,3 +207,24 @@ def test_webhook_basic_auth_verification() -> None:
     assert verify_webhook("juspay", good, b"{}", CREDS, "hook", "s3cret")
     assert not verify_webhook("juspay", good, b"{}", CREDS, "hook", "other")
     assert not verify_webhook("juspay", {}, b"{}", CREDS, "hook", "s3cret")
+
+
+def test_return_url_signature_round_trip_and_tamper() -> None:
+    """The return-URL HMAC verifies, ignores its own fields, and breaks on any change."""
+    params = {"order_id": "att_1", "status": "CHARGED", "status_id": "21", "note": "a b&c"}
+    sig = juspay.return_url_signature(params, "resp_key")
+    signed = {**params, "signature": sig, "signature_algorithm": "HMAC-SHA256"}
+    assert juspay.return_url_signature(signed, "resp_key") == sig
+    assert juspay.verify_return_url(signed, "resp_key")
+    assert juspay.verify_return_url({**signed, "signature": quote_plus(sig)}, "resp_key")
+    assert not juspay.verify_return_url({**signed, "status": "PENDING_VBV"}, "resp_key")
+    assert not juspay.verify_return_url(signed, "other_key")
+    assert not juspay.verify_return_url(params, "resp_key")
+
+
+def test_return_url_signature_matches_the_documented_recipe() -> None:
+    """The signature equals HMAC-SHA256 over the doubly encoded sorted query, base64."""
+    params = {"b": "2", "a": "x y"}
+    message = quote_plus("a=x+y&b=2")
+    digest = hmac.new(b"k", message.encode(), hashlib.sha256).digest()
+    assert juspay.return_url_signature(params, "k") == base64.b64encode(digest).decode()
