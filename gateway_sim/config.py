@@ -54,6 +54,7 @@ class WebhookSettings:
     # settlements, refunds, 5xx/timeouts/resets): halves webhook traffic in
     # load tests while keeping every path that needs a webhook.
     only_async: bool = False
+    delay_s: float = 0.0  # from the state change to the first delivery
     duplicate_rate: float = 0.0  # deliver the same event twice
     out_of_order_rate: float = 0.0  # send a stale "pending" event after the final one
     max_attempts: int = 5  # deliveries per event until a 200 (bounded retries)
@@ -108,7 +109,7 @@ PROFILES: dict[str, Profile] = {
             "refund": LatencySpec(50, 200),
         },
         faults=_STANDARD_FAULTS,
-        webhook=WebhookSettings(duplicate_rate=0.05, out_of_order_rate=0.02),
+        webhook=WebhookSettings(duplicate_rate=0.05, out_of_order_rate=0.02, delay_s=0.1),
         settle_delay_s=1.0,
         refund_settle_s=1.0,
     ),
@@ -120,7 +121,7 @@ PROFILES: dict[str, Profile] = {
             "refund": LatencySpec(300, 1500),
         },
         faults=dataclasses.replace(_STANDARD_FAULTS, stall=0.001),
-        webhook=WebhookSettings(duplicate_rate=0.1, out_of_order_rate=0.05),
+        webhook=WebhookSettings(duplicate_rate=0.1, out_of_order_rate=0.05, delay_s=1.0),
         settle_delay_s=3.0,
         refund_settle_s=5.0,
     ),

@@ -104,14 +104,15 @@ async def _settle(state: SimState, merchant: Merchant, order: Order, stale: Noti
     final = notification(merchant, order)
     settings = state.profile.webhook
     messy = order.plan.messy_webhooks and state.profile.hooks
+    base = settings.delay_s
     if messy:
-        state.dispatcher.spawn_later(0.0, final, settings)
-        state.dispatcher.spawn_later(0.05, final, settings)
+        state.dispatcher.spawn_later(base, final, settings)
+        state.dispatcher.spawn_later(base + 0.05, final, settings)
     else:
         state.notify(final)
     if messy or (settings.out_of_order_rate and state.rng.random() < settings.out_of_order_rate):
         # The "pending" event, delayed until after the final one: out of order.
-        state.dispatcher.spawn_later(0.2, stale, settings)
+        state.dispatcher.spawn_later(base + 0.2, stale, settings)
 
 
 def open_refund(

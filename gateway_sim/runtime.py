@@ -68,6 +68,7 @@ class SimState:
     def notify(self, note: Notification, delay: float = 0.0) -> None:
         """Send a webhook, sometimes twice (profile's duplicate rate)."""
         settings = self.profile.webhook
+        delay += settings.delay_s
         self.dispatcher.spawn_later(delay, note, settings)
         if settings.duplicate_rate and self.rng.random() < settings.duplicate_rate:
             self.dispatcher.spawn_later(delay + 0.05, note, settings)
