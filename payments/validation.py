@@ -95,9 +95,11 @@ def _optional_text(data: Mapping[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise ValidationError(f"{name} must be a string of at most {MAX_TEXT} characters",
-                              field=name)
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
+        raise ValidationError(
+            f"{name} must be a string of at most {MAX_TEXT} characters, without NUL",
+            field=name,
+        )
     return value
 
 
@@ -111,7 +113,12 @@ def _metadata(data: Mapping[str, Any]) -> dict[str, str]:
             field="metadata",
         )
     for key, item in value.items():
-        if not isinstance(item, str) or len(key) > 40 or len(item) > MAX_TEXT:
+        if (
+            not isinstance(item, str)
+            or len(key) > 40
+            or len(item) > MAX_TEXT
+            or "\x00" in key + item  # PostgreSQL text cannot hold NUL
+        ):
             raise ValidationError("metadata values must be short strings", field="metadata")
     return dict(value)
 
@@ -124,7 +131,7 @@ def validate_create(body: bytes, currencies: frozenset[str]) -> CreatePayment:
         if name not in data:
             raise ValidationError(f"missing field: {name}", field=name)
     order_id = data["order_id"]
-    if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
+    if not isinstance(order_id, str) or not ORDER_ID_RE.fullmatch(order_id):
         raise ValidationError(
             "order_id must be 1-64 characters of letters, digits, '_' or '-'", field="order_id"
         )
@@ -176,9 +183,25 @@ def validate_empty(body: bytes) -> None:
 
 def validate_object_id(value: str, prefix: str) -> str:
     """Ids in paths: a malformed id is simply not found, like an unknown one."""
-    if not value.startswith(prefix) or not OBJECT_ID_RE.match(value):
+    if not value.startswith(prefix) or not OBJECT_ID_RE.fullmatch(value):
         raise NotFound(f"no such object: {value[:64]}")
     return value
+
+
+def validate_order_id_query(value: str | None) -> str:
+    """The ``order_id`` of ``GET /v1/payments?order_id=``."""
+    if not value:
+        raise ValidationError("query parameter order_id is required", field="order_id")
+    if not ORDER_ID_RE.fullmatch(value):
+        raise ValidationError(
+            "order_id must be 1-64 characters of letters, digits, '_' or '-'", field="order_id"
+        )
+    return value
+
+
+def is_object_id(value: str) -> bool:
+    """Whether ``value`` can be one of our ids (attempt, refund): checked before any lookup."""
+    return bool(OBJECT_ID_RE.fullmatch(value))
 
 
 def validate_idempotency_key(value: str | None) -> str | None:

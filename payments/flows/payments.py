@@ -9,7 +9,7 @@ from payments import gateways, sql
 from payments.api import ApiRequest, Context
 from payments.auth import authenticate
 from payments.effects import CacheGet, Flow, Query, Response, cache_value_body
-from payments.errors import Conflict, ValidationError
+from payments.errors import Conflict
 from payments.flows import refunds
 from payments.flows.common import (
     cache_payment,
@@ -30,6 +30,7 @@ from payments.validation import (
     validate_empty,
     validate_idempotency_key,
     validate_object_id,
+    validate_order_id_query,
 )
 
 
@@ -134,9 +135,7 @@ def get_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
 def list_payments(ctx: Context, req: ApiRequest) -> Flow[Response]:
     """``GET /v1/payments?order_id=``: the merchant's payment for an order id."""
     merchant = yield from authenticate(req.authorization, ctx.merchants)
-    order_id = req.query.get("order_id")
-    if not order_id:
-        raise ValidationError("query parameter order_id is required", field="order_id")
+    order_id = validate_order_id_query(req.query.get("order_id"))
     row = yield Query(sql.GET_PAYMENT_BY_ORDER, (merchant.id, order_id))
     data = [payment_json(row)] if row is not None else []
     return Response(200, encode_json({"object": "list", "data": data}))

@@ -19,6 +19,7 @@ from payments.flows.refunds import settle_refund
 from payments.gateways.base import GatewayName
 from payments.gateways.errors import WebhookParseError
 from payments.models import Merchant, encode_json
+from payments.validation import is_object_id
 
 
 def juspay_webhook(ctx: Context, req: ApiRequest) -> Flow[Response]:
@@ -36,6 +37,11 @@ def _webhook(ctx: Context, req: ApiRequest, gateway: GatewayName) -> Flow[Respon
         event = gateways.parse_webhook(gateway, req.body, req.content_type)
     except WebhookParseError as exc:
         raise ValidationError(f"malformed webhook: {exc}", code="invalid_webhook") from None
+    # ids come from an unauthenticated body: only well-formed ones reach the database
+    if not is_object_id(event.attempt_id) or (
+        event.refund_id is not None and not is_object_id(event.refund_id)
+    ):
+        raise NotFound("webhook for an unknown order")
     if event.kind == "refund" and event.refund_id:
         target = yield Query(sql.GET_REFUND_BY_ID, (event.refund_id,))
     else:

@@ -21,8 +21,10 @@ def test_embedded_stack_serves_a_payment(tmp_path: Path, monkeypatch: pytest.Mon
     config = StackConfig(log_dir=tmp_path / "logs", workers=1, merchants=1,
                          gateway_profile="instant")
     with Stack(config) as stack:
-        assert stack.infra.postgres is not None and stack.infra.postgres.embedded
-        assert stack.infra.redis is not None and stack.infra.redis.embedded
+        assert stack.infra.postgres is not None
+        assert stack.infra.postgres.embedded
+        assert stack.infra.redis is not None
+        assert stack.infra.redis.embedded
         for name in ("legacy", "engine"):
             key = stack.merchants[name][0].api_key
             with httpx.Client(base_url=stack.urls[name], auth=(key, ""), timeout=30) as client:

@@ -38,10 +38,6 @@ from payments.contract import OPERATIONS_PATHS, load_spec, operations, route_key
 from tests.services.helpers import Target, payment_body
 
 SCHEMA = schemathesis.openapi.from_dict(load_spec())
-# Generated strings leave out NUL: both services answer 500 to a NUL in any text
-# that reaches PostgreSQL (a known defect pinned by the NUL_BUG tests below).
-# Re-enable once those tests pass.
-SCHEMA.config.generation.update(allow_x00=False)
 WEBHOOKS = {"/v1/webhooks/juspay", "/v1/webhooks/paytm"}
 FUZZED = [op for op in operations() if op.path not in WEBHOOKS]
 # operations without parameters or body have no input to make invalid
@@ -236,24 +232,10 @@ def test_request_id_on_every_response(target: Target, request_headers: dict[str,
         assert check(resp.headers.get("X-REQUEST-ID", "")), (resp.request.url, resp.headers)
 
 
-# Known defects of the services, pinned as strict expected failures: each test
-# states the contract; when the code is fixed it passes and strict=True turns
-# the run red until the marker is removed.
-
-ORDER_ID_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG payments.validation: ORDER_ID_RE is applied with re.match and '$', which also "
-    "matches before a trailing newline, so order_id 'ord_x\\n' is accepted (201) although the "
-    "contract allows only [A-Za-z0-9_-]{1,64}",
-)
-NUL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG payments validation/flows: text containing U+0000 passes validation and "
-    "PostgreSQL rejects it, so both services answer 500 internal_error instead of 400",
-)
+# Regression tests of defects the generated tests found: an order id with a
+# trailing newline, and NUL characters that PostgreSQL text cannot hold.
 
 
-@ORDER_ID_BUG
 def test_order_id_with_trailing_newline_is_refused(target: Target) -> None:
     """POST /v1/payments with an order_id ending in a newline is 400 invalid_request."""
     body = payment_body()
@@ -263,7 +245,6 @@ def test_order_id_with_trailing_newline_is_refused(target: Target) -> None:
     assert resp.status_code == 400, resp.text
 
 
-@NUL_BUG
 @pytest.mark.parametrize(
     "changes",
     [{"description": "a\x00b"}, {"customer_id": "\x00"}, {"metadata": {"k\x00": "v"}},
@@ -277,7 +258,6 @@ def test_nul_in_payment_text_is_refused(target: Target, changes: dict[str, Any])
     assert resp.status_code == 400, resp.text
 
 
-@NUL_BUG
 def test_nul_in_refund_reason_is_refused(target: Target, captured_payment: str) -> None:
     """A NUL character in a refund reason is 400, not 500."""
     with target.client() as client:
@@ -286,7 +266,6 @@ def test_nul_in_refund_reason_is_refused(target: Target, captured_payment: str) 
     assert resp.status_code == 400, resp.text
 
 
-@NUL_BUG
 def test_nul_in_list_query_is_refused(target: Target) -> None:
     """GET /v1/payments?order_id= with a NUL character is 400 (or an empty list), not 500."""
     with target.client() as client:
@@ -294,7 +273,6 @@ def test_nul_in_list_query_is_refused(target: Target) -> None:
     assert resp.status_code in (200, 400), resp.text
 
 
-@NUL_BUG
 @pytest.mark.parametrize(
     ("path", "body", "content_type"),
     [
