@@ -35,5 +35,5 @@ def test_embedded_stack_serves_a_payment(tmp_path: Path, monkeypatch: pytest.Mon
                 assert client.get(f"/v1/payments/{pid}").json()["id"] == pid
         pg_port = urlsplit(stack.database_url).port
     assert pg_port is not None
-    with pytest.raises(OSError):  # the embedded server is gone with the stack
+    with pytest.raises(ConnectionRefusedError):  # the embedded server is gone with the stack
         socket.create_connection(("127.0.0.1", pg_port), timeout=1).close()
