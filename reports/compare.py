@@ -10,6 +10,7 @@ listed as a warning.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,12 @@ COMPARED_METRICS: tuple[str, ...] = (
     "error_ratio", "cpu_per_1k_target",
 )
 ABSOLUTE_METRICS = frozenset({"error_ratio"})
+# Machine-level facts in environment.json whose change makes two runs incomparable.
 ENVIRONMENT_KEYS: tuple[tuple[str, ...], ...] = (
-    ("cpu", "model"), ("cpu", "count"), ("memory_bytes",), ("python",),
-    ("postgres", "version"), ("redis", "version"), ("locust_version",),
+    ("machine", "cpu_model"), ("machine", "cpu_count_logical"), ("machine", "cpu_affinity"),
+    ("machine", "memory_total_bytes"), ("python", "version"), ("python", "implementation"),
+    ("servers", "postgres", "version"), ("servers", "postgres", "settings"),
+    ("servers", "redis", "version"), ("packages", "locust"), ("load_generator", "processes"),
 )
 
 
@@ -74,13 +78,18 @@ def _dig(data: Any, keys: tuple[str, ...]) -> Any:
     return data
 
 
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def environment_differences(env_a: dict[str, Any], env_b: dict[str, Any]) -> list[str]:
     """Machine-level settings that differ between two runs."""
     diffs: list[str] = []
     for keys in ENVIRONMENT_KEYS:
         a, b = _dig(env_a, keys), _dig(env_b, keys)
         if a != b and a is not None and b is not None:
-            diffs.append(f"{'.'.join(keys)}: {a} -> {b}")
+            diffs.append(f"{'.'.join(keys)}: {_short(a)} -> {_short(b)}")
     return diffs
 
 

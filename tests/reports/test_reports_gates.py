@@ -129,3 +129,18 @@ def test_compare_command_exit_codes(small_run: Path, tmp_path: Path,
     err = capsys.readouterr().err
     assert "bad gate 'p99<5%'" in err
     assert "does not exist" in err
+
+
+def test_compare_warns_when_machines_differ(small_run: Path, tmp_path: Path) -> None:
+    """Runs from different CPUs or PostgreSQL versions are compared with a warning."""
+    other = Path(shutil.copytree(small_run, tmp_path / "other"))
+    env_path = other / "environment.json"
+    env = json.loads(env_path.read_text(encoding="utf-8"))
+    env["machine"]["cpu_model"] = "Another CPU"
+    env["servers"]["postgres"]["version"] = "17.0"
+    env_path.write_text(json.dumps(env), encoding="utf-8")
+    cmp = compare_runs(small_run, other)
+    warning = " ".join(cmp.warnings)
+    assert "machine.cpu_model: Synthetic CPU @ 2.4GHz -> Another CPU" in warning
+    assert "servers.postgres.version" in warning
+    assert cmp.passed
