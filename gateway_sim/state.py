@@ -135,14 +135,6 @@ class Registry:
     def all(self) -> list[Merchant]:
         return [*self.juspay_by_key.values(), *self.paytm_by_mid.values()]
 
-    def find(self, gateway: GatewayName, merchant_id: str) -> Merchant | None:
-        if gateway is GatewayName.PAYTM:
-            return self.paytm_by_mid.get(merchant_id)
-        for m in self.juspay_by_key.values():
-            if m.merchant_id == merchant_id:
-                return m
-        return None
-
 
 class Orders:
     """Orders per gateway and merchant; order ids are unique per merchant."""

@@ -117,3 +117,9 @@ def test_bad_overrides_are_rejected(bad: dict[str, object]) -> None:
     """Unknown names, out-of-range rates and inverted percentiles raise ConfigError."""
     with pytest.raises(ConfigError):
         apply_overrides(PROFILES["instant"], bad)
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_profile_document_round_trips(name: str) -> None:
+    """GET /profile's document PUT back yields the same profile (save/restore works)."""
+    assert apply_overrides(PROFILES["instant"], PROFILES[name].to_dict()) == PROFILES[name]
