@@ -8,7 +8,9 @@ at a time, as the Vyked service did. Bodies, statuses and decisions come from
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 
 import redis
 
@@ -17,6 +19,7 @@ from legacy_adapter.vyked import HTTPService, Request, Response, get, post
 from payments.api import ApiRequest, Context, Route, handle, health_flow, routes
 from payments.config import ServiceSettings
 from payments.effects import run_sync
+from payments.flows.reconcile import reconcile_once
 from payments.metrics import Metrics
 from payments.models import encode_json, error_body
 
@@ -35,8 +38,38 @@ class PaymentService(HTTPService):
         self.metrics = Metrics("legacy")
         self.ports = LegacyPorts(settings, self.metrics)
         self.context = Context(settings)
+        self._reconciler_stop = threading.Event()
         for exc_type in DB_UNAVAILABLE:
             self.add_error_handler(exc_type, self._database_unavailable)
+
+    def start_reconciler(self) -> threading.Thread | None:
+        """Run the reconciler every ``reconcile_interval_s`` in a daemon thread.
+
+        The engine runs it as a task in each worker; here each sync worker
+        gets a thread, so requests keep their one-at-a-time model and the
+        reconciler's compare-and-set makes concurrent passes harmless.
+        """
+        interval = self.settings.reconcile_interval_s
+        if interval <= 0:
+            return None
+        stop = self._reconciler_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    report = run_sync(reconcile_once(self.context), self.ports)
+                except Exception:
+                    log.exception("reconcile pass failed")
+                    continue
+                if report.attempts_checked or report.refunds_checked:
+                    log.info("reconciled", extra={"report": dataclasses.asdict(report)})
+
+        thread = threading.Thread(target=loop, name="reconciler", daemon=True)
+        thread.start()
+        return thread
+
+    def stop_reconciler(self) -> None:
+        self._reconciler_stop.set()
 
     def _database_unavailable(self, exc: BaseException, request: Request) -> Response:
         log.warning("database unavailable", extra={"error": repr(exc)})

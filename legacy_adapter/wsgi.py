@@ -15,5 +15,7 @@ from payments.logs import configure_logging
 
 configure_logging("legacy")
 Host.configure("PaymentService")
-Host.attach_http_service(PaymentService(ServiceSettings.from_env(os.environ)))
+service = PaymentService(ServiceSettings.from_env(os.environ))
+service.start_reconciler()  # a thread of this worker, when the interval is > 0
+Host.attach_http_service(service)
 application = Host.wsgi_app()

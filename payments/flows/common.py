@@ -17,6 +17,21 @@ from payments.models import Merchant, Row, encode_json, payment_json
 NOT_FOUND_STATUSES = frozenset({"NOT_FOUND", "40", "NO_RECORD_FOUND", "331"})
 
 
+def never_paid(outcome: ChargeOutcome) -> bool:
+    """The gateway holds no payment for the attempt (yet).
+
+    Either it has no record of the order, or the order exists without a
+    transaction: the service died between creating the order and paying it
+    (Juspay ``/orders`` then ``/txns``, Paytm initiate then process). Only
+    the service sends that second call, so once the attempt is older than
+    its gateway timeout nothing will ever pay the order; a real pending
+    payment (UPI, 3DS) always carries a transaction id.
+    """
+    if outcome.gateway_status in NOT_FOUND_STATUSES:
+        return True
+    return outcome.status is AttemptStatus.PENDING and not outcome.gateway_txn_id
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
@@ -81,9 +96,9 @@ def sync_attempt(
 ) -> Flow[dict[str, Any]]:
     """Ask the gateway for the truth of the payment's unsettled attempt, if any.
 
-    A gateway that has no record of the order is only believed once the
-    attempt is older than the gateway timeout: before that, the charge request
-    may still be on its way.
+    A gateway that holds no payment for the attempt (``never_paid``) is only
+    believed once the attempt is older than twice the gateway timeout: before
+    that, the charge request may still be on its way.
     """
     attempt_id = payment["attempt_id"]
     if payment["status"] != "processing" or not attempt_id:
@@ -94,7 +109,7 @@ def sync_attempt(
     outcome = yield from gateways.status_flow(
         merchant.credentials(payment["gateway"]), attempt_id
     )
-    if outcome.gateway_status in NOT_FOUND_STATUSES:
+    if never_paid(outcome):
         if attempt["age_s"] > 2 * ctx.settings.gateway_timeout_s:
             outcome = ChargeOutcome(
                 AttemptStatus.FAILED,

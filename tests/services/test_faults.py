@@ -7,14 +7,17 @@ an unknown attempt.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from payments.gateways import juspay, paytm
+from payments.gateways.base import ChargeRequest
 from stack.services import Stack
-from tests.services.gateway_tools import charges_per_order, sim_profile
+from tests.services.gateway_tools import charges_per_order, credentials, sim, sim_profile
 from tests.services.helpers import Target, payment_body
 
 TIMEOUT_THEN_CHARGED = 10005  # charged, reply stalls past the caller's timeout
@@ -124,3 +127,39 @@ def test_rate_limited_charge_is_not_failed_before_the_timeout_window(
     assert charges_per_order(stack.gateway_url, [payment["attempt_id"]]) == {
         payment["attempt_id"]: 0
     }
+
+
+@pytest.mark.parametrize("gateway", ["juspay", "paytm"])
+def test_order_created_but_never_paid_is_failed_after_the_timeout_window(
+    target: Target, stack: Stack, gateway: str
+) -> None:
+    """A service that died between creating the gateway order and paying it (Juspay /orders
+    then /txns, Paytm initiate then process) leaves an unpaid order: sync fails the payment
+    once the attempt is older than the timeout window, instead of waiting forever."""
+    with target.client() as client:
+        payment = client.post("/v1/payments", json=payment_body(gateway=gateway)).json()
+    attempt = f"att{secrets.token_hex(9)}"
+    # what the dead worker had written: created -> processing, and an unknown attempt
+    target.sql(
+        "WITH p AS (UPDATE payments SET status = 'processing', attempt_id = %s,"
+        " version = version + 1 WHERE id = %s RETURNING id, merchant_id, gateway)"
+        " INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, status,"
+        " created_at, updated_at) SELECT %s, id, merchant_id, gateway, 'unknown',"
+        " now() - interval '1 minute', now() - interval '1 minute' FROM p RETURNING id",
+        attempt, payment["id"], attempt,
+    )  # fmt: skip
+    # ... and the first of its two gateway calls
+    seed = target.merchants[0]
+    request = ChargeRequest(attempt, payment["amount"], "INR", "card", reference=payment["id"])
+    creds = credentials(seed, gateway)
+    first = (juspay.create_order_request(creds, request) if gateway == "juspay"
+             else paytm.initiate_request(creds, request))  # fmt: skip
+    with sim(stack.gateway_url) as gw:
+        sent = gw.request(first.method, first.path, headers=dict(first.headers),
+                          content=first.body)  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    with target.client() as client:
+        synced = client.post(f"/v1/payments/{payment['id']}/sync").json()
+    assert synced["status"] == "failed"
+    assert synced["failure_code"] == "gateway_no_record"
+    assert charges_per_order(stack.gateway_url, [attempt]) == {attempt: 0}

@@ -1,0 +1,165 @@
+"""Gateway webhooks: authenticated, deduplicated, order-independent, one charge per payment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from stack.services import Stack
+from tests.services.gateway_tools import (
+    charges_per_order,
+    juspay_webhook,
+    paytm_webhook,
+    sim_profile,
+    wait_until,
+    webhooks_delivered,
+)
+from tests.services.helpers import Target, payment_body, wait_for_status
+
+GATEWAYS = ["juspay", "paytm"]
+
+
+@pytest.fixture
+def no_webhooks(stack: Stack) -> Iterator[None]:
+    """The simulator keeps its webhooks to itself: only the test sends them."""
+    with sim_profile(stack.gateway_url, {"webhook": {"enabled": False}}):
+        yield
+
+
+def _create_confirm(target: Target, amount: int, gateway: str) -> dict[str, Any]:
+    with target.client() as client:
+        resp = client.post("/v1/payments", json=payment_body(amount=amount, gateway=gateway,
+                                                              confirm=True))  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def _row(target: Target, payment_id: str) -> tuple[Any, ...]:
+    return target.sql(
+        "SELECT p.status, p.version, p.updated_at, a.status FROM payments p "
+        "JOIN payment_attempts a ON a.id = p.attempt_id WHERE p.id = %s",
+        payment_id,
+    )[0]
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+@pytest.mark.parametrize(("amount", "final"), [(10002, "succeeded"), (10003, "failed")])
+def test_pending_payment_is_settled_by_webhook(
+    target: Target, stack: Stack, gateway: str, amount: int, final: str
+) -> None:
+    """A pending charge answers processing; the gateway's later webhook settles it."""
+    payment = _create_confirm(target, amount, gateway)
+    assert payment["status"] == "processing"
+    with target.client() as client:
+        settled = wait_for_status(client, f"/v1/payments/{payment['id']}", {final}, 10)
+    assert settled["status"] == final
+    assert _row(target, payment["id"])[3] == final
+    expected = 1 if final == "succeeded" else 0
+    assert charges_per_order(stack.gateway_url, [payment["attempt_id"]]) == {
+        payment["attempt_id"]: expected
+    }
+    if final == "failed":
+        assert settled["failure_code"]
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+def test_webhook_arriving_before_the_confirm_response(
+    target: Target, stack: Stack, gateway: str
+) -> None:
+    """The gateway charges, notifies at once, then its reply stalls past the timeout:
+    the webhook settles the payment first and the confirm answers succeeded."""
+    started = time.time()
+    payment = _create_confirm(target, 10005, gateway)
+    answered = time.time()
+    assert payment["status"] == "succeeded"
+    deliveries = webhooks_delivered(stack.gateway_url, payment["attempt_id"])
+    assert deliveries
+    assert all(d["status"] == 200 for d in deliveries)
+    assert started < min(d["at"] for d in deliveries) < answered
+    assert charges_per_order(stack.gateway_url, [payment["attempt_id"]]) == {
+        payment["attempt_id"]: 1
+    }
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+def test_duplicated_and_out_of_order_webhooks(target: Target, stack: Stack, gateway: str) -> None:
+    """The final event twice, then a stale pending one: the payment ends succeeded, charged once."""
+    payment = _create_confirm(target, 10009, gateway)
+    assert payment["status"] == "processing"
+    attempt = payment["attempt_id"]
+    assert wait_until(lambda: len(webhooks_delivered(stack.gateway_url, attempt)) >= 3, 10)
+    deliveries = webhooks_delivered(stack.gateway_url, attempt)
+    assert all(d["status"] == 200 for d in deliveries), deliveries
+    events = [d["event"] for d in sorted(deliveries, key=lambda d: d["at"])]
+    assert events[-1] in ("TXN_CREATED", "PENDING")  # the stale one came last
+    status, version, updated_at, attempt_status = _row(target, payment["id"])
+    assert (status, attempt_status) == ("succeeded", "succeeded")
+    with target.client() as client:
+        assert client.get(f"/v1/payments/{payment['id']}").json()["status"] == "succeeded"
+    time.sleep(0.3)  # nothing more may arrive and change it
+    assert _row(target, payment["id"]) == (status, version, updated_at, attempt_status)
+    assert charges_per_order(stack.gateway_url, [attempt]) == {attempt: 1}
+
+
+Webhook = tuple[bytes, dict[str, str]]
+
+
+def _genuine(stack: Stack, target: Target, gateway: str, attempt: str) -> Webhook:
+    seed = target.merchants[0]
+    if gateway == "juspay":
+        return juspay_webhook(stack.gateway_url, seed, attempt)
+    return paytm_webhook(stack.gateway_url, seed, attempt)
+
+
+def _forgeries(stack: Stack, target: Target, gateway: str, attempt: str) -> list[Webhook]:
+    """Wrong or foreign credentials, no credentials, a wrong key, a field changed after signing."""
+    seed = target.merchants[0]
+    if gateway == "juspay":
+        body, _ = juspay_webhook(stack.gateway_url, seed, attempt)
+        wrong = juspay_webhook(stack.gateway_url, seed, attempt, password="not-the-password")
+        other = target.merchants[1]
+        foreign = juspay_webhook(stack.gateway_url, seed, attempt,
+                                 username=other.webhook_username,
+                                 password=other.webhook_password)  # fmt: skip
+        unsigned = (body, {"Content-Type": "application/json"})
+        return [wrong, foreign, unsigned]
+    wrong_key = paytm_webhook(stack.gateway_url, seed, attempt, key="0123456789abcdef")
+    body, headers = paytm_webhook(stack.gateway_url, seed, attempt)
+    tampered = (body.replace(b"TXN_SUCCESS", b"TXN_FAILURE"), headers)
+    return [wrong_key, tampered]
+
+
+@pytest.mark.usefixtures("no_webhooks")
+@pytest.mark.parametrize("gateway", GATEWAYS)
+def test_forged_webhooks_are_refused_and_replays_change_nothing(
+    target: Target, stack: Stack, gateway: str
+) -> None:
+    """Forged webhooks get 401 and change nothing; a genuine one settles; its replay is a no-op."""
+    payment = _create_confirm(target, 10002, gateway)
+    assert payment["status"] == "processing"
+    attempt = payment["attempt_id"]
+    time.sleep(0.5)  # the gateway settles the charge (its own webhook is off)
+    before = _row(target, payment["id"])
+    assert before[0] == "processing"
+    path = f"/v1/webhooks/{gateway}"
+    with target.anonymous() as anon:
+        for body, headers in _forgeries(stack, target, gateway, attempt):
+            forged = anon.post(path, content=body, headers=headers)
+            assert forged.status_code == 401, forged.text
+            assert forged.json()["code"] == "invalid_signature"
+        assert _row(target, payment["id"]) == before
+        body, headers = _genuine(stack, target, gateway, attempt)
+        genuine = anon.post(path, content=body, headers=headers)
+        assert genuine.status_code == 200, genuine.text
+        assert genuine.json() == {"received": True, "duplicate": False}
+        after = _row(target, payment["id"])
+        assert after[0] == after[3] == "succeeded"
+        replayed = anon.post(path, content=body, headers=headers)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json() == {"received": True, "duplicate": True}
+    assert _row(target, payment["id"]) == after
+    assert charges_per_order(stack.gateway_url, [attempt]) == {attempt: 1}
