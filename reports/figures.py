@@ -179,7 +179,7 @@ def fig_latency_over_time(run: RunData, results: dict[str, Any]) -> Figure | Non
         ax.set_title(f"{name}: p99 (thick) and p50 (thin) per time bin", fontsize=10)
         ax.grid(alpha=0.3)
         if trials:
-            ax.legend(fontsize=7, ncol=2, loc="upper right")
+            ax.legend(fontsize=7, ncol=2, loc="best")
     axes[-1].set_xlabel("time since trial start (s)")
     return fig
 
