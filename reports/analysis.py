@@ -357,7 +357,7 @@ def _fairness(run: RunData, targets: list[str]) -> dict[str, Any]:
 
 def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     """Build the results document for ``run`` (without the verdict's rendering extras)."""
-    from reports.verdict import verdict  # verdict wording lives beside its rules
+    from reports.verdict import method_note, verdict  # wording lives beside its rules
 
     slo = slo or slo_from_config(run.config)
     settings = run.config.get("targets") or {}
@@ -408,4 +408,5 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "raw_files": list(run.files),
     }
     results["verdict"] = verdict(results)
+    results["method"] = method_note(results)
     return results

@@ -151,3 +151,37 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
         "significant": significant,
         "significance": m["significance"],
     }
+
+
+def method_note(results: dict[str, Any]) -> str:
+    """How the numbers were taken, in two sentences a reviewer can check against the config."""
+    load = (results.get("fairness") or {}).get("load") or {}
+    model = load.get("model")
+    trials = load.get("trials")
+    parts: list[str] = []
+    if model == "open":
+        rate = load.get("rate")
+        parts.append("Open model" + (f" at {rate:g} requests/s" if isinstance(rate, int | float)
+                                     else "") + ": latency is measured from each request's "
+                     "intended start, so queueing in front of a slow server counts "
+                     "(no coordinated omission); late and dropped starts are reported.")
+    elif model == "closed":
+        users = load.get("users")
+        parts.append("Closed model" + (f" with {users} users" if users else "")
+                     + ": a slow server receives less load and requests never sent have no "
+                     "latency (coordinated omission), so tails are optimistic; use the open "
+                     "model for latency at a fixed rate.")
+    if isinstance(load.get("sweep"), dict):
+        parts.append("Offered load is stepped to find each target's knee.")
+    timing = []
+    if trials:
+        per = "per target and step" if isinstance(load.get("sweep"), dict) else "per target"
+        timing.append(f"{trials} trial(s) {per}, interleaved")
+    if load.get("warmup_s") is not None:
+        timing.append(f"{load['warmup_s']:g} s warm-up excluded")
+    if load.get("duration_s") is not None:
+        timing.append(f"{load['duration_s']:g} s measured per trial")
+    if timing:
+        sentence = "; ".join(timing)
+        parts.append(sentence[0].upper() + sentence[1:] + ".")
+    return " ".join(parts)

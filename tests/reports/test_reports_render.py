@@ -79,6 +79,15 @@ def test_results_json_holds_the_numbers(rendered_small: RenderedReport) -> None:
     assert {f["name"] for f in results["figures"]} >= {"throughput", "latency_spectrum"}
 
 
+def test_method_note_names_the_load_model(rendered_small: RenderedReport) -> None:
+    """The report says how load was applied, and warns about the closed model's tails."""
+    method = rendered_small.results["method"]
+    assert method.startswith("Closed model with 20 users")
+    assert "coordinated omission" in method
+    assert "3 trial(s) per target, interleaved" in method
+    assert method in rendered_small.html_path.read_text(encoding="utf-8")
+
+
 def test_invalid_trial_and_reason_shown_in_html(rendered_small: RenderedReport) -> None:
     """The invalid trial and its reason appear in the invalid-trials section."""
     html = rendered_small.html_path.read_text(encoding="utf-8")
