@@ -124,6 +124,14 @@ def compare_results(res_a: dict[str, Any], res_b: dict[str, Any]) -> dict[str, A
                 entry.update(change=ratio.ratio - 1.0, low=ratio.low - 1.0,
                              high=ratio.high - 1.0)
             metrics[key] = entry
+        cap_a = (res_a.get("capacity") or {}).get(target, {}).get("max_sustainable_rps")
+        cap_b = (res_b.get("capacity") or {}).get(target, {}).get("max_sustainable_rps")
+        if cap_a is not None and cap_b is not None:
+            # one sweep per run: a change without an interval or a test
+            metrics["max_sustainable_rps"] = {
+                "a": cap_a, "b": cap_b, "change": cap_b / cap_a - 1.0 if cap_a else None,
+                "low": None, "high": None, "p_value": None, "significant": False,
+                "significance": "single sweep", "n_a": 1, "n_b": 1, "kind": "relative"}
         changes[target] = metrics
     out: dict[str, Any] = jsonable(changes)
     return out
@@ -182,10 +190,14 @@ def format_comparison(cmp: RunComparison) -> str:
     for target, metrics in cmp.changes.items():
         for key, e in metrics.items():
             show = fmt.pct if key == "error_ratio" else fmt.num
-            mark = (("p<0.001" if e["p_value"] < 0.001 else f"p={e['p_value']:.3f}")
-                    if e["significant"] else
-                    "~ (too few trials)" if e["significance"] == "too few trials" else
-                    f"~ (p={e['p_value']:.2f})")
+            if e["significant"]:
+                mark = "p<0.001" if e["p_value"] < 0.001 else f"p={e['p_value']:.3f}"
+            elif e["p_value"] is None or not math.isfinite(e["p_value"]):
+                mark = f"~ ({e['significance']})"
+            elif e["significance"] == "too few trials":
+                mark = "~ (too few trials)"
+            else:
+                mark = f"~ (p={e['p_value']:.2f})"
             rows.append((target, key, show(e["a"]), show(e["b"]), _change(e), mark))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()

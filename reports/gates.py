@@ -35,7 +35,10 @@ METRICS: dict[str, tuple[str, bool]] = {
     "errors": ("error_ratio", False),
     "error_ratio": ("error_ratio", False),
     "cpu": ("cpu_per_1k_target", False),
+    "capacity": ("max_sustainable_rps", True),
 }
+# Known only when comparing two sweeps, never on one run's summary.
+REGRESSION_ONLY = frozenset({"max_sustainable_rps"})
 LATENCY_KEYS = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"}
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
@@ -109,6 +112,8 @@ def parse_slo(spec: str) -> list[SloGate]:
                                 "'errors<1%'")
         name, op, raw, unit = match.groups()
         key, _ = _metric(part, name)
+        if key in REGRESSION_ONLY:
+            raise GateSpecError(part, f"{name} is only a regression gate (e.g. '{name}:10%')")
         value = float(raw)
         if key in LATENCY_KEYS:
             if unit in (None, "ms"):

@@ -38,6 +38,7 @@ def test_parse_regression() -> None:
     ("errors<5ms", "errors need %"),
     ("errors<5", "error ratio above 1"),
     ("p99<5,,errors<1%", "empty gate"),
+    ("capacity>100", "only a regression gate"),
 ])
 def test_bad_slo_specs(spec: str, message: str) -> None:
     """Malformed SLO specs raise a ValueError that says what is wrong."""
@@ -144,3 +145,13 @@ def test_compare_warns_when_machines_differ(small_run: Path, tmp_path: Path) -> 
     assert "machine.cpu_model: Synthetic CPU @ 2.4GHz -> Another CPU" in warning
     assert "servers.postgres.version" in warning
     assert cmp.passed
+
+
+def test_compare_sweeps_reports_capacity(sweep_run: Path) -> None:
+    """Two sweeps compare max sustainable throughput, gated by 'capacity:N%'."""
+    cmp = compare_runs(sweep_run, sweep_run, fail_on="capacity:5%")
+    entry = cmp.changes["legacy"]["max_sustainable_rps"]
+    assert entry["change"] == pytest.approx(0.0)
+    assert entry["significance"] == "single sweep"
+    assert cmp.passed
+    assert "single sweep" in format_comparison(cmp)
