@@ -8,6 +8,7 @@
     paybench report  RUN_DIR            (re-)render a run's report
     paybench compare A B [...]          compare runs, with a regression gate
     paybench shadow  ...                shadow traffic (the ``shadow`` package)
+    paybench export  postman [--out F]  the contract as a Postman collection
 
 Exit codes: 0 success, 1 an SLO gate tripped or the run stopped early, 2 bad
 configuration (nothing was started), 130 interrupted by Ctrl-C.
@@ -73,6 +74,15 @@ def _add_load_flags(parser: argparse.ArgumentParser) -> None:
                         metavar="NAME=URL", help="an already running target (repeatable)")
 
 
+# subcommand -> (module, function(argv) -> exit code)
+DELEGATED: dict[str, tuple[str, str]] = {
+    "report": ("reports.cli_commands", "report_command"),
+    "compare": ("reports.cli_commands", "compare_command"),
+    "shadow": ("shadow.cli", "main"),
+    "export": ("loadtests.export", "export_command"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="paybench", description="Benchmark and migration harness for "
@@ -87,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("rest", nargs=argparse.REMAINDER)
     shadow = sub.add_parser("shadow", help="shadow traffic", add_help=False)
     shadow.add_argument("rest", nargs=argparse.REMAINDER)
+    export = sub.add_parser("export", help="export the contract (postman)", add_help=False)
+    export.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -117,13 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paybench`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # Delegated subcommands parse their own arguments (including --help).
-    if argv and argv[0] in ("report", "compare"):
-        cli_commands: Any = importlib.import_module("reports.cli_commands")
-        command = (cli_commands.report_command if argv[0] == "report"
-                   else cli_commands.compare_command)
+    if argv and argv[0] in DELEGATED:
+        module, function = DELEGATED[argv[0]]
+        command: Any = getattr(importlib.import_module(module), function)
         return int(command(argv[1:]))
-    if argv and argv[0] == "shadow":
-        return _shadow(argv[1:])
     args = build_parser().parse_args(argv)
     env = dict(os.environ)
     try:
@@ -195,15 +204,6 @@ def _up(config: RunConfig, env: dict[str, str]) -> int:
     except KeyboardInterrupt:
         print("\nstopped.")
         return EXIT_OK
-
-
-def _shadow(argv: list[str]) -> int:
-    if importlib.util.find_spec("shadow.cli") is None:
-        print("paybench: the shadow command is not available in this installation",
-              file=sys.stderr)
-        return EXIT_CONFIG
-    module = importlib.import_module("shadow.cli")
-    return int(module.main(argv))
 
 
 if __name__ == "__main__":
