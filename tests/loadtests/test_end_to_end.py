@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.mark.slow
 def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     """A shortened quick run exits 0 and leaves config, environment, trials and report."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBENCH_")}
-    env.update(PAYBENCH_DATABASE_URL=DATABASE_URL, PAYBENCH_REDIS_URL=REDIS_URL)
+    # the suite's servers (given or embedded, see tests/conftest.py)
+    env.update(PAYBENCH_DATABASE_URL=os.environ["PAYBENCH_TEST_DATABASE_URL"],
+               PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
     proc = subprocess.run(
         [sys.executable, "-m", "loadtests.cli", "run", "--quick", "--duration", "4",
          "--warmup", "1", "--users", "4", "--out", str(tmp_path / "runs"), "--label", "e2e"],
