@@ -91,59 +91,72 @@ def signed_envelope(body: Mapping[str, Any], key: str, **head: Any) -> bytes:
     return envelope(body, {**head, "signature": signature})[1]
 
 
-def raw_member(text: str, name: str) -> str | None:
-    """The exact source text of a top-level member of a JSON object.
+_DECODER = json.JSONDecoder()
+_WS = " \t\r\n"
+
+
+def members(text: str) -> dict[str, tuple[Any, str]] | None:
+    """Each top-level member of a JSON object: ``name -> (value, exact source text)``.
 
     Paytm signs the body *as sent*; re-serialising could change spacing or
-    escapes, so the verifier slices the original text.
+    escapes, so the verifier slices the original text. One pass decodes every
+    value once. None when ``text`` is not a single JSON object.
     """
-    decoder = json.JSONDecoder()
     n = len(text)
 
     def skip(i: int) -> int:
-        while i < n and text[i] in " \t\r\n":
+        while i < n and text[i] in _WS:
             i += 1
         return i
 
+    out: dict[str, tuple[Any, str]] = {}
     i = skip(0)
     if i >= n or text[i] != "{":
         return None
     i = skip(i + 1)
-    while i < n and text[i] != "}":
+    if i < n and text[i] == "}":
+        return out if skip(i + 1) == n else None
+    while i < n:
         try:
-            key, i = decoder.raw_decode(text, i)
+            key, i = _DECODER.raw_decode(text, i)
+            i = skip(i)
+            if not isinstance(key, str) or i >= n or text[i] != ":":
+                return None
+            start = skip(i + 1)
+            value, end = _DECODER.raw_decode(text, start)
         except ValueError:
             return None
-        i = skip(i)
-        if i >= n or text[i] != ":":
-            return None
-        start = skip(i + 1)
-        try:
-            _, end = decoder.raw_decode(text, start)
-        except ValueError:
-            return None
-        if key == name:
-            return text[start:end]
+        out[key] = (value, text[start:end])
         i = skip(end)
         if i < n and text[i] == ",":
             i = skip(i + 1)
+        elif i < n and text[i] == "}":
+            return out if skip(i + 1) == n else None
+        else:
+            return None
     return None
+
+
+def raw_member(text: str, name: str) -> str | None:
+    """The exact source text of one top-level member of a JSON object."""
+    found = members(text)
+    if found is None or name not in found:
+        return None
+    return found[name][1]
 
 
 def open_envelope(raw: bytes) -> tuple[dict[str, Any], dict[str, Any], str] | None:
     """``(head, body, body_text)`` of a Paytm JSON message, or None."""
     try:
-        text = raw.decode("utf-8")
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        found = members(raw.decode("utf-8"))
+    except UnicodeDecodeError:
         return None
-    if not isinstance(doc, dict):
+    if found is None or "head" not in found or "body" not in found:
         return None
-    head, body = doc.get("head"), doc.get("body")
-    body_text = raw_member(text, "body")
-    if not isinstance(head, dict) or not isinstance(body, dict) or body_text is None:
+    head, body = found["head"][0], found["body"]
+    if not isinstance(head, dict) or not isinstance(body[0], dict):
         return None
-    return head, body, body_text
+    return head, body[0], body[1]
 
 
 def _query(mid: str, order_id: str) -> str:

@@ -79,6 +79,15 @@ def test_raw_member_returns_exact_source_text() -> None:
     assert paytm.raw_member("[1]", "body") is None
 
 
+def test_members_rejects_anything_but_one_object() -> None:
+    """Missing commas, trailing text and non-objects are not Paytm envelopes."""
+    assert paytm.members('{"a": 1, "b": [1, 2]}') == {"a": (1, "1"), "b": ([1, 2], "[1, 2]")}
+    assert paytm.members(" {} ") == {}
+    for bad in ('{"a": 1 "b": 2}', '{"a": 1} tail', '{"a": 1', "[]", "{1: 2}"):
+        assert paytm.members(bad) is None
+    assert paytm.open_envelope(b'{"head": {}, "body": []}') is None
+
+
 def test_charge_success_uses_token_and_maps_txn_info() -> None:
     """initiate then process with the txnToken; TXN_SUCCESS gives SUCCEEDED."""
     info = {
