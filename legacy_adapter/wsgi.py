@@ -6,6 +6,7 @@ opens its own pool, Redis client and HTTP client after the fork.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from legacy_adapter.service import PaymentService
@@ -14,6 +15,9 @@ from payments.config import ServiceSettings
 from payments.logs import configure_logging
 
 configure_logging("legacy")
+# httpx logs every gateway call at INFO: two JSON lines per payment would cost
+# the legacy service CPU the engine (aiohttp client, silent) does not spend.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 Host.configure("PaymentService")
 service = PaymentService(ServiceSettings.from_env(os.environ))
 service.start_reconciler()  # a thread of this worker, when the interval is > 0

@@ -94,8 +94,10 @@ def test_duplicated_and_out_of_order_webhooks(target: Target, stack: Stack, gate
     assert wait_until(lambda: len(webhooks_delivered(stack.gateway_url, attempt)) >= 3, 10)
     deliveries = webhooks_delivered(stack.gateway_url, attempt)
     assert all(d["status"] == 200 for d in deliveries), deliveries
-    events = [d["event"] for d in sorted(deliveries, key=lambda d: d["at"])]
-    assert events[-1] in ("TXN_CREATED", "PENDING")  # the stale one came last
+    events = [d["event"] for d in deliveries]
+    stale = {"TXN_CREATED", "PENDING"}  # sent after the final event, out of order
+    assert any(e in stale for e in events), events
+    assert sum(e not in stale for e in events) >= 2, events  # the final one, twice
     status, version, updated_at, attempt_status = _row(target, payment["id"])
     assert (status, attempt_status) == ("succeeded", "succeeded")
     with target.client() as client:
