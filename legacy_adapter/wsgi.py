@@ -10,11 +10,11 @@ import logging
 import os
 
 from legacy_adapter.service import PaymentService
-from legacy_adapter.vyked import Host
+from legacy_adapter.vyked import Host, current_request_id
 from payments.config import ServiceSettings
 from payments.logs import configure_logging
 
-configure_logging("legacy")
+configure_logging("legacy", request_id=current_request_id)
 # httpx logs every gateway call at INFO: two JSON lines per payment would cost
 # the legacy service CPU the engine (aiohttp client, silent) does not spend.
 logging.getLogger("httpx").setLevel(logging.WARNING)
