@@ -280,7 +280,7 @@ def test_services_recover_from_a_postgres_restart(fault_stack: Stack) -> None:
         assert unknown == (503, unavailable), (target, unknown)
         assert health == (503, {"status": "degraded", "db": "unavailable", "redis": "ok"})
     with ThreadPoolExecutor(len(TARGETS)) as pool:
-        back = list(pool.map(lambda t: wait_until(lambda: _recovered(fault_stack, t), 30, 0.3),
+        back = list(pool.map(lambda t: wait_until(lambda: _recovered(fault_stack, t), 15, 0.3),
                              TARGETS))  # fmt: skip
     assert back == [True] * len(TARGETS)
     for target in TARGETS:
