@@ -39,9 +39,22 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.db_pool_size,
         server_settings={"search_path": settings.db_schema, "application_name": "paybench-engine"},
         command_timeout=30,
+        reset=_keep_session,
     )
     yield
     await app[POOL].close()
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is.
+
+    asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL`` on every release, and the engine releases after
+    every statement: one more round trip (and backend work) per query, which
+    neither the legacy service nor pgbench pays. The flows never change
+    session state (single autocommit statements, no locks, cursors or
+    LISTEN), and asyncpg still rolls back a transaction left open.
+    """
 
 
 async def _cache(app: web.Application) -> AsyncIterator[None]:
