@@ -286,14 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"engine:  {engine.rate:9.1f} create-and-confirm/s  "
               f"({engine.requests} x 201 in {engine.seconds:.2f} s, {engine.errors} errors, "
               f"statuses {engine.status_counts})")  # fmt: skip
-    if engine.requests:
-        per = ", ".join(f"{role} {1000 * cpu / engine.requests:.2f}"
-                        for role, cpu in sorted(engine.cpu_s.items()))  # fmt: skip
-        print(f"         CPU ms per request: {per}")
-        print("         (postgres and redis: every process of the server, other clients "
-              "included when the servers are shared)")
-        print(f"         machine load average: {os.getloadavg()[0]:.1f} "
-              f"(other work on the machine lowers both figures)")  # fmt: skip
+        if engine.requests:
+            per = ", ".join(f"{role} {1000 * cpu / engine.requests:.2f}"
+                            for role, cpu in sorted(engine.cpu_s.items()))  # fmt: skip
+            print(f"         CPU ms per request: {per}")
+            print("         (postgres and redis: every process of the server, other clients "
+                  "included when the servers are shared)")
+            print(f"         machine load average: {os.getloadavg()[0]:.1f} "
+                  f"(other work on the machine lowers both figures)")  # fmt: skip
         schema = f"pgbench_{secrets.token_hex(4)}"
         provision_target(stack.database_url, schema, demo_merchants(1, 1))
         try:
