@@ -37,6 +37,16 @@ def ledger_entries(gateway_url: str) -> list[dict[str, Any]]:
     return entries
 
 
+def duplicate_charges(gateway_url: str, references: Iterable[str]) -> list[dict[str, Any]]:
+    """The ledger's double charges (one payment id charged under several orders) among ours."""
+    wanted = set(references)
+    with sim(gateway_url) as client:
+        doubles: list[dict[str, Any]] = client.get("/__admin__/ledger").json()["summary"][
+            "duplicate_charges"
+        ]
+    return [d for d in doubles if d["reference"] in wanted]
+
+
 def charges_per_order(gateway_url: str, order_ids: Iterable[str]) -> dict[str, int]:
     """How many times the simulator charged each gateway order id (attempt id)."""
     wanted = set(order_ids)

@@ -11,7 +11,11 @@ import aiohttp
 
 from payments.gateways.wire import basic_auth
 from stack.services import Stack
-from tests.services.gateway_tools import charges_per_order, refunded_at_gateway
+from tests.services.gateway_tools import (
+    charges_per_order,
+    duplicate_charges,
+    refunded_at_gateway,
+)
 from tests.services.helpers import Target, new_order, payment_body, wait_for_status
 
 SAME_KEY_REQUESTS = 100
@@ -82,6 +86,7 @@ async def test_same_key_create_and_confirm_charges_once(target: Target, stack: S
     assert charges_per_order(stack.gateway_url, [created["attempt_id"]]) == {
         created["attempt_id"]: 1
     }
+    assert not duplicate_charges(stack.gateway_url, [created["id"]])
 
 
 async def _refund(client: aiohttp.ClientSession, pid: str, amount: int) -> Answer:

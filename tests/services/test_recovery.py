@@ -29,6 +29,7 @@ import redis
 
 from stack.services import Stack, StackConfig
 from tests.services.gateway_tools import (
+    duplicate_charges,
     ledger_entries,
     sim_profile,
     start_server_again,
@@ -167,9 +168,10 @@ def test_worker_killed_mid_confirm(fault_stack: Stack, target: str) -> None:
         return int(rows[0][0])
 
     assert wait_until(lambda: unsettled() == 0, 20), f"{unsettled()} payments left processing"
-    payments = sql(fault_stack, target, "SELECT attempt_id, status FROM payments "
+    payments = sql(fault_stack, target, "SELECT attempt_id, status, id FROM payments "
                                         "WHERE attempt_id IS NOT NULL")  # fmt: skip
-    charged_attempts = {a for a, s in payments if s in CHARGED}
+    assert not duplicate_charges(fault_stack.gateway_url, [p for _, _, p in payments])
+    charged_attempts = {a for a, s, _ in payments if s in CHARGED}
     seeds = fault_stack.merchants[target]
     ours = {s.juspay_merchant_id for s in seeds} | {s.paytm_mid for s in seeds}
     charges = collections.Counter(
