@@ -61,6 +61,7 @@ class MerchantCache:
         self._items: OrderedDict[str, tuple[float, Merchant]] = OrderedDict()
 
     def get(self, key_hash: str) -> Merchant | None:
+        """The merchant of an API key hash (or ``id:<merchant id>``), if fresh."""
         item = self._items.get(key_hash)
         if item is None:
             return None
@@ -71,10 +72,25 @@ class MerchantCache:
         return merchant
 
     def put(self, key_hash: str, merchant: Merchant) -> None:
-        self._items[key_hash] = (time.monotonic() + self._ttl, merchant)
-        self._items.move_to_end(key_hash)
+        expires = time.monotonic() + self._ttl
+        for key in (key_hash, f"id:{merchant.id}"):
+            self._items[key] = (expires, merchant)
+            self._items.move_to_end(key)
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
+
+
+def merchant_by_id(merchant_id: str, cache: MerchantCache) -> Flow[Merchant | None]:
+    """A merchant by id (webhooks and the reconciler), through the same cache."""
+    merchant = cache.get(f"id:{merchant_id}")
+    if merchant is not None:
+        return merchant
+    row = yield Query(sql.MERCHANT_BY_ID, (merchant_id,))
+    if row is None:
+        return None
+    merchant = Merchant.from_row(row)
+    cache.put(f"id:{merchant_id}", merchant)
+    return merchant
 
 
 def authenticate(header: str | None, cache: MerchantCache) -> Flow[Merchant]:

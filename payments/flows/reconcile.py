@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from payments import sql
 from payments.api import Context
+from payments.auth import merchant_by_id
 from payments.effects import Flow, Query
 from payments.errors import PaymentError
 from payments.flows.common import cache_payment, load_payment, sync_attempt
@@ -27,11 +28,11 @@ class ReconcileReport:
     refunds_settled: int
 
 
-def _merchant(merchant_id: str) -> Flow[Merchant]:
-    row = yield Query(sql.MERCHANT_BY_ID, (merchant_id,))
-    if row is None:
+def _merchant(ctx: Context, merchant_id: str) -> Flow[Merchant]:
+    merchant = yield from merchant_by_id(merchant_id, ctx.merchants)
+    if merchant is None:
         raise PaymentError(f"unknown merchant {merchant_id}")
-    return Merchant.from_row(row)
+    return merchant
 
 
 def reconcile_once(ctx: Context, limit: int = 100) -> Flow[ReconcileReport]:
@@ -41,7 +42,7 @@ def reconcile_once(ctx: Context, limit: int = 100) -> Flow[ReconcileReport]:
     settled = 0
     for attempt in attempts:
         try:
-            merchant = yield from _merchant(attempt["merchant_id"])
+            merchant = yield from _merchant(ctx, attempt["merchant_id"])
             payment = yield from load_payment(merchant.id, attempt["payment_id"])
             after = yield from sync_attempt(ctx, merchant, payment)
         except PaymentError:
@@ -53,7 +54,7 @@ def reconcile_once(ctx: Context, limit: int = 100) -> Flow[ReconcileReport]:
     refunds_settled = 0
     for refund in refunds:
         try:
-            merchant = yield from _merchant(refund["merchant_id"])
+            merchant = yield from _merchant(ctx, refund["merchant_id"])
             row = yield from sync_refund(ctx, merchant, refund)
         except PaymentError:
             continue

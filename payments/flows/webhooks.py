@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from payments import gateways, sql
 from payments.api import ApiRequest, Context
+from payments.auth import merchant_by_id
 from payments.effects import Flow, Query, Response
 from payments.errors import NotFound, Unauthorized, ValidationError
 from payments.flows.common import cache_payment, settle_attempt
 from payments.flows.refunds import settle_refund
 from payments.gateways.base import GatewayName
 from payments.gateways.errors import WebhookParseError
-from payments.models import Merchant, encode_json
+from payments.models import encode_json
 from payments.validation import is_object_id
+
+# Attempt and refund statuses that no event can change (compare-and-set would refuse).
+SETTLED = frozenset({"succeeded", "failed"})
 
 
 def juspay_webhook(ctx: Context, req: ApiRequest) -> Flow[Response]:
@@ -48,10 +52,9 @@ def _webhook(ctx: Context, req: ApiRequest, gateway: GatewayName) -> Flow[Respon
         target = yield Query(sql.GET_ATTEMPT, (event.attempt_id,))
     if target is None:
         raise NotFound("webhook for an unknown order")
-    merchant_row = yield Query(sql.MERCHANT_BY_ID, (target["merchant_id"],))
-    if merchant_row is None:
+    merchant = yield from merchant_by_id(target["merchant_id"], ctx.merchants)
+    if merchant is None:
         raise NotFound("webhook for an unknown merchant")
-    merchant = Merchant.from_row(merchant_row)
     authentic = gateways.verify_webhook(
         gateway,
         req.headers,
@@ -62,7 +65,9 @@ def _webhook(ctx: Context, req: ApiRequest, gateway: GatewayName) -> Flow[Respon
     )
     if not authentic:
         raise Unauthorized("webhook authentication failed", code="invalid_signature")
-    if event.kind == "refund" and event.refund is not None and event.refund_id:
+    if target["status"] in SETTLED:
+        pass  # already final (the reply or an earlier event told us): nothing can change
+    elif event.kind == "refund" and event.refund is not None and event.refund_id:
         yield from settle_refund(ctx, merchant.id, event.refund_id, event.refund)
     elif event.charge is not None:
         payment = yield from settle_attempt(
