@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from payments import gateways, sql
@@ -93,18 +94,26 @@ def _charge(merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
     return (yield from settle_attempt(merchant.id, payment["id"], attempt_id, outcome))
 
 
+Action = Callable[[Context, Merchant, str], Flow[Response]]
+
+
+def _payment_action(ctx: Context, req: ApiRequest, action: Action) -> Flow[Response]:
+    """A body-less, idempotent ``POST /v1/payments/{id}/<action>``."""
+    merchant = yield from authenticate(req.authorization, ctx.merchants)
+    key = validate_idempotency_key(req.idempotency_key)
+    validate_empty(req.body)
+    payment_id = validate_object_id(req.params["payment_id"], "pay_")
+    digest = fingerprint(req.method, req.path, {})
+    return (yield from idempotent(merchant.id, key, digest, action(ctx, merchant, payment_id)))
+
+
 def confirm_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
     """``POST /v1/payments/{id}/confirm``.
 
     Confirming a payment whose attempt is unsettled asks the gateway first
     (Juspay's rule against double charges) instead of charging again.
     """
-    merchant = yield from authenticate(req.authorization, ctx.merchants)
-    key = validate_idempotency_key(req.idempotency_key)
-    validate_empty(req.body)
-    payment_id = validate_object_id(req.params["payment_id"], "pay_")
-    digest = fingerprint(req.method, req.path, {})
-    return (yield from idempotent(merchant.id, key, digest, _confirm(ctx, merchant, payment_id)))
+    return (yield from _payment_action(ctx, req, _confirm))
 
 
 def _confirm(ctx: Context, merchant: Merchant, payment_id: str) -> Flow[Response]:
@@ -143,12 +152,7 @@ def list_payments(ctx: Context, req: ApiRequest) -> Flow[Response]:
 
 def sync_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
     """``POST /v1/payments/{id}/sync``: settle from the gateway's status API."""
-    merchant = yield from authenticate(req.authorization, ctx.merchants)
-    key = validate_idempotency_key(req.idempotency_key)
-    validate_empty(req.body)
-    payment_id = validate_object_id(req.params["payment_id"], "pay_")
-    digest = fingerprint(req.method, req.path, {})
-    return (yield from idempotent(merchant.id, key, digest, _sync(ctx, merchant, payment_id)))
+    return (yield from _payment_action(ctx, req, _sync))
 
 
 def _sync(ctx: Context, merchant: Merchant, payment_id: str) -> Flow[Response]:
