@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,10 +100,54 @@ def merge_trial(parts_dir: Path, trial_dir: Path, *, keep_parts: bool = False) -
     return summary
 
 
+def manual_trial_json(summary: PartsSummary, trial_dir: Path, reasons: list[str]) -> dict[str, Any]:
+    """``trial.json`` of a trial merged by hand: what the parts know (no run plan exists).
+
+    Target and index come from the ``<target>-<n>`` directory name; the knobs only the
+    person who ran Locust knows (users, rate, scenario, windows) are left null.
+    """
+    match = re.match(r"^(?P<target>.+)-(?P<index>\d+)$", trial_dir.name)
+    return {
+        "target": match.group("target") if match else trial_dir.name,
+        "index": int(match.group("index")) if match else 1,
+        "order": None,
+        "model": "open" if summary.scheduled else "closed",
+        "users": None,
+        "rate": None,
+        "step": None,
+        "offered": None,
+        "scenario": None,
+        "warmup_s": None,
+        "duration_s": None,
+        "started_at": summary.t_start,
+        "ended_at": None,
+        "valid": not reasons,
+        "invalid_reasons": reasons,
+        "complete": True,
+        "late_starts": summary.late_starts,
+        "dropped_starts": summary.dropped_starts,
+        "scheduled_starts": summary.scheduled,
+        "max_start_lag_ms": summary.max_lag_ms,
+        "unfinished": summary.unfinished,
+        "cpu_warning": summary.cpu_warning,
+        "locust_cpu_max": summary.cpu_max,
+        "requests": summary.requests,
+        "requests_measured": summary.measured,
+        "failures": summary.failures,
+        "processes": sum(1 for role in summary.roles if role != "master"),
+        "merged_by_hand": True,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m loadtests.merge PARTS_DIR TRIAL_DIR``: join parts gathered by hand (e.g.
-    from Locust workers on other machines) into a trial's samples.csv.gz and latency.hdr."""
+    from Locust workers on other machines) into a trial's samples.csv.gz and latency.hdr,
+    and write its trial.json unless one is already there."""
     import sys
+
+    # Imported here: the trial runner itself imports this module.
+    from loadtests.config import RunConfig
+    from loadtests.trials import assess
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
@@ -111,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     trial_dir = Path(args[1])
     trial_dir.mkdir(parents=True, exist_ok=True)
     summary = merge_trial(Path(args[0]), trial_dir, keep_parts=True)
+    meta_path = trial_dir / "trial.json"
+    if not meta_path.exists():
+        # Without trial.json a report cannot tell whether the trial is valid and drops it.
+        reasons = assess(summary, config=RunConfig(), exit_code=None, interrupted=None)
+        meta_path.write_text(json.dumps(manual_trial_json(summary, trial_dir, reasons), indent=1))
     print(json.dumps(summary.__dict__, indent=1))
     return 0
 

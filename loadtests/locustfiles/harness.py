@@ -15,6 +15,7 @@ Without ``PAYBENCH_PARTS_DIR`` nothing is recorded and Locust behaves as usual.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from typing import Any
 
@@ -42,7 +43,8 @@ def _role(environment: Any) -> str:
 
 def _on_init(environment: Any, **_kw: Any) -> None:
     if _SETTINGS is not None:
-        part = f"{_role(environment)}-{os.getpid()}"
+        # The host name keeps parts copied together from several machines apart (pids repeat).
+        part = f"{_role(environment)}-{socket.gethostname()}-{os.getpid()}"
         _state["recorder"] = Recorder(_SETTINGS, part)
 
 
