@@ -50,6 +50,8 @@ FLAGS: dict[str, str] = {
     "--sweep-profiles": "sweep_profiles", "--sweep-gateway-ms": "sweep_gateway_ms",
     "--step-duration": "step_duration_s",
     "--step-warmup": "step_warmup_s",
+    "--step-trials": "step_trials",
+    "--idle-timeout": "idle_timeout_s",
 }
 
 

@@ -70,12 +70,14 @@ class RunConfig:
     open_drop_after_ms: float = 1000.0
     open_max_behind: float = 0.05
     stop_timeout_s: float = 2.0
+    idle_timeout_s: float = 120.0
     sweep_users: tuple[int, ...] = ()
     sweep_rates: tuple[float, ...] = ()
     sweep_profiles: tuple[str, ...] = ()
     sweep_gateway_ms: tuple[float, ...] = ()
     step_duration_s: float = 15.0
     step_warmup_s: float = 3.0
+    step_trials: int = 1
 
     @property
     def model(self) -> str:
@@ -128,12 +130,15 @@ DOCS: dict[str, str] = {
     "open_drop_after_ms": "open model: a start further behind than this is dropped",
     "open_max_behind": "open model: late+dropped fraction above which a trial is invalid",
     "stop_timeout_s": "seconds in-flight iterations may finish after a trial's end",
+    "idle_timeout_s": "seconds to wait before a trial for targets to finish queued requests "
+    "(answer /ping quickly); a trial that starts on a busy target is invalid",
     "sweep_users": "sweep: comma list of user counts (closed model stairs)",
     "sweep_rates": "sweep: comma list of arrival rates (open model stairs)",
     "sweep_profiles": "sweep: comma list of gateway profiles, crossed with the load stairs",
     "sweep_gateway_ms": "sweep: comma list of gateway auth-call medians in ms (p99 = 4x median)",
     "step_duration_s": "sweep: measured seconds per step",
     "step_warmup_s": "sweep: warm-up seconds per step",
+    "step_trials": "sweep: trials per target at each step (stairs are long; 1 by default)",
 }
 
 QUICK: dict[str, Any] = {
@@ -270,12 +275,14 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "open_drop_after_ms": _float,
     "open_max_behind": _float,
     "stop_timeout_s": _float,
+    "idle_timeout_s": _float,
     "sweep_users": _ints,
     "sweep_rates": _floats,
     "sweep_profiles": _names,
     "sweep_gateway_ms": _floats,
     "step_duration_s": _float,
     "step_warmup_s": _float,
+    "step_trials": _int,
 }
 KNOBS = tuple(f.name for f in fields(RunConfig))
 assert set(KNOBS) == set(PARSERS) == set(DOCS), "every knob needs a parser and a doc line"
@@ -378,8 +385,10 @@ def validate(config: RunConfig) -> None:
          "open_drop_after_ms must exceed open_late_ms"),
         (0 <= config.open_max_behind <= 1, "open_max_behind must be within 0..1"),
         (config.stop_timeout_s >= 0, "stop_timeout_s must be >= 0"),
+        (config.idle_timeout_s > 0, "idle_timeout_s must be > 0"),
         (config.step_duration_s > 0, "step_duration_s must be > 0"),
         (config.step_warmup_s >= 0, "step_warmup_s must be >= 0"),
+        (config.step_trials >= 1, "step_trials must be >= 1"),
         (len(config.targets) >= 1, "targets must name at least one target"),
         (len(set(config.targets)) == len(config.targets), "targets must be distinct"),
         (config.order in ORDERS, f"order must be one of {', '.join(ORDERS)}"),

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from loadtests.config import RunConfig, open_cap
 from loadtests.errors import RunInterrupted
+from loadtests.idle import StillBusy, wait_for_all
 from loadtests.locust_process import LoadSpec, LocustProcess
 from loadtests.merge import PartsSummary, merge_trial
 from loadtests.open_model import behind_fraction
@@ -113,7 +114,7 @@ def plan_sweep(config: RunConfig) -> list[TrialPlan]:
     for profile in profiles:
         for latency in gateway_ms:
             for step, level in enumerate(levels):
-                rounds = interleave(config.targets, config.trials, config.order,
+                rounds = interleave(config.targets, config.step_trials, config.order,
                                     config.seed + block)
                 block += 1
                 for target in rounds:
@@ -228,6 +229,12 @@ class TrialRunner:
         """One trial: reset, sample resources, drive Locust, merge, write trial.json."""
         trial_dir = self.run_dir / "trials" / plan.name
         trial_dir.mkdir(parents=True, exist_ok=False)
+        idle_wait_s: float | None = None
+        busy: str | None = None
+        try:  # the previous trial's queued requests must be served before the reset
+            idle_wait_s = round(wait_for_all(self.urls, self.config.idle_timeout_s), 3)
+        except StillBusy as exc:
+            busy = f"targets not idle before the trial: {exc}"
         if self.stack is not None:
             self.stack.check_alive()
             self.stack.reset(plan.target)
@@ -256,9 +263,12 @@ class TrialRunner:
                 sampler.stop()
         summary = merge_trial(spec.parts_dir, trial_dir)
         reasons = assess(summary, config=self.config, exit_code=exit_code, interrupted=interrupted)
+        if busy is not None:
+            reasons.append(busy)
         if exit_code not in (0, None) and not interrupted:
             reasons.append("locust log: " + locust.log_tail(5).replace("\n", " | ")[-400:])
         trial = self._trial_json(plan, started_at, summary, reasons, interrupted is None)
+        trial["idle_wait_s"] = idle_wait_s
         write_json(trial_dir / "trial.json", trial)
         if interrupted:
             raise RunInterrupted(interrupted)
