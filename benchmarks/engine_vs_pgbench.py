@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="send Idempotency-Key (adds claim and finish to both sides)")
     parser.add_argument("--pgbench", default=None, help="path of pgbench")
     parser.add_argument("--pgbench-threads", type=int, default=2)
+    parser.add_argument(
+        "--webhooks", choices=("async", "all"), default="async",
+        help="async (default): the simulator notifies only outcomes its reply did not carry, "
+        "so each measured request runs exactly the SQL of the pgbench script; all: a webhook "
+        "per charge as well, which the engine handles in extra requests with extra SQL")
     parser.add_argument("--trials", type=int, default=1,
                         help="engine-then-pgbench rounds; the median ratio is the result")
     args = parser.parse_args(argv)
@@ -300,10 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     print(f"cpus={os.cpu_count()} concurrency={args.concurrency} workers={args.workers} "
           f"pool={args.pool_size} warmup={args.warmup}s duration={args.duration}s "
-          f"idempotency_keys={args.idempotency_keys}")  # fmt: skip
+          f"idempotency_keys={args.idempotency_keys} webhooks={args.webhooks}")  # fmt: skip
     ratios: list[float] = []
     script = ""
     with Stack(config) as stack:
+        if args.webhooks == "async":
+            set_webhooks_only_async(stack.gateway_url)
         for trial in range(1, args.trials + 1):
             if args.trials > 1:
                 print(f"-- trial {trial} of {args.trials}")
@@ -329,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     print("  " + script.replace("\n", "\n  ").rstrip())
     shutil.rmtree(log_dir, ignore_errors=True)
     return 0
+
+
+def set_webhooks_only_async(gateway_url: str) -> None:
+    """Keep the simulator's profile but send webhooks only for outcomes the reply lacked."""
+    with httpx.Client(base_url=gateway_url, timeout=10, trust_env=False) as client:
+        client.put("/__admin__/profile", json={"webhook": {"only_async": True}}).raise_for_status()
 
 
 if __name__ == "__main__":

@@ -159,10 +159,14 @@ def apply_overrides(base: Profile, overrides: Mapping[str, Any]) -> Profile:
     """A new profile: ``overrides["profile"]`` (a name) first, then the rest."""
     if not isinstance(overrides, Mapping):
         raise ConfigError("profile overrides must be a JSON object")
+    inner = overrides.get("profile")
+    if isinstance(inner, Mapping):
+        # the document GET /__admin__/profile returns ({"profile": {...}, "available": [...]})
+        return apply_overrides(base, inner)
     profile = base
     name = overrides.get("profile", overrides.get("name"))
     if name is not None:
-        if name not in PROFILES:
+        if not isinstance(name, str) or name not in PROFILES:
             raise ConfigError(f"unknown profile {name!r}; choose from {sorted(PROFILES)}")
         profile = PROFILES[name]
     changes: dict[str, Any] = {}

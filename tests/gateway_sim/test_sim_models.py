@@ -105,6 +105,8 @@ def test_overrides_apply_on_a_named_profile() -> None:
     "bad",
     [
         {"profile": "nope"},
+        {"profile": 7},
+        {"profile": ["fast"]},
         {"faults": {"decline": 2}},
         {"faults": {"nonsense": 0.1}},
         {"latency": {"auth": {"p50_ms": 100, "p99_ms": 10}}},
@@ -123,3 +125,9 @@ def test_bad_overrides_are_rejected(bad: dict[str, object]) -> None:
 def test_profile_document_round_trips(name: str) -> None:
     """GET /profile's document PUT back yields the same profile (save/restore works)."""
     assert apply_overrides(PROFILES["instant"], PROFILES[name].to_dict()) == PROFILES[name]
+
+
+def test_whole_get_document_is_accepted_back() -> None:
+    """The exact body GET /__admin__/profile returns, wrapper included, restores the profile."""
+    document = {"profile": PROFILES["fast"].to_dict(), "available": sorted(PROFILES)}
+    assert apply_overrides(PROFILES["instant"], document) == PROFILES["fast"]
