@@ -16,22 +16,22 @@ from stack.infra import Infra
 
 DB_VAR = "PAYBENCH_TEST_DATABASE_URL"
 REDIS_VAR = "PAYBENCH_TEST_REDIS_URL"
-_infra: Infra | None = None
+_STARTED = pytest.StashKey[Infra]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _infra
     database_url = os.environ.get(DB_VAR) or None
     redis_url = os.environ.get(REDIS_VAR) or None
     if database_url is None or redis_url is None:
-        _infra = Infra(database_url, redis_url)
-        _infra.start()
-        os.environ[DB_VAR] = _infra.database_url
-        os.environ[REDIS_VAR] = _infra.redis_url
+        infra = Infra(database_url, redis_url)
+        infra.start()
+        config.stash[_STARTED] = infra
+        os.environ[DB_VAR] = infra.database_url
+        os.environ[REDIS_VAR] = infra.redis_url
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    global _infra
-    if _infra is not None:
-        _infra.close()
-        _infra = None
+    infra = config.stash.get(_STARTED, None)
+    if infra is not None:
+        infra.close()
+        del config.stash[_STARTED]
