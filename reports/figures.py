@@ -85,8 +85,11 @@ def fig_throughput(results: dict[str, Any]) -> Figure | None:
     ax.set_ylabel("throughput (requests/s)")
     ax.set_xlabel("target")
     ax.set_title("Throughput per target (median over valid trials)")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, loc="upper right")
+    # headroom above the tallest bar or dot, so the legend never covers data
+    tops = [t["throughput_rps"] for t in results["trials"] if t["throughput_rps"] is not None]
+    tops += [i["summary"]["throughput_rps"]["high"] or 0 for i in targets.values()]
+    ax.set_ylim(0, max([*tops, 1.0]) * 1.35)
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
