@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.keys import CONTEXT, METRICS, POOL, PORTS, REDIS, STATS
 from payments.api import ApiRequest, Route, handle, health_flow, routes
 from payments.effects import run_async
+from payments.metrics import render
 from payments.models import encode_json
 
 INTERNAL_PREFIX = "/__onemg-internal__"
@@ -69,9 +69,8 @@ async def metrics(request: web.Request) -> web.Response:
     pool = app[POOL]
     m.db_pool_size.set(pool.get_size())
     m.db_pool_in_use.set(pool.get_size() - pool.get_idle_size())
-    return web.Response(
-        body=generate_latest(m.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-    )
+    body, content_type = render(m)
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 def register_routes(app: web.Application) -> None:

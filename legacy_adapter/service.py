@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 
 import redis
 
@@ -20,7 +21,7 @@ from payments.api import ApiRequest, Context, Route, handle, health_flow, routes
 from payments.config import ServiceSettings
 from payments.effects import run_sync
 from payments.flows.reconcile import reconcile_once
-from payments.metrics import Metrics
+from payments.metrics import Metrics, render
 from payments.models import encode_json, error_body
 
 log = logging.getLogger("legacy")
@@ -92,7 +93,17 @@ class PaymentService(HTTPService):
             content_type=request.content_type,
             headers=request.headers,
         )
-        result = run_sync(handle(self.context, route, api_request), self.ports)
+        started = time.perf_counter()
+        status = 500
+        try:
+            result = run_sync(handle(self.context, route, api_request), self.ports)
+            status = result.status
+        except DB_UNAVAILABLE:
+            status = 503
+            raise
+        finally:
+            self.metrics.requests.labels("legacy", name, request.method, str(status)).inc()
+            self.metrics.latency.labels("legacy", name).observe(time.perf_counter() - started)
         return Response(
             status=result.status, body=result.body, headers=result.headers, content_type=JSON
         )
@@ -150,12 +161,8 @@ class PaymentService(HTTPService):
 
     @get(path="/metrics")
     def metrics_endpoint(self, request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
         stats = self.ports.pool.get_stats()
         self.metrics.db_pool_size.set(stats.get("pool_size", 0))
         self.metrics.db_pool_in_use.set(stats.get("pool_size", 0) - stats.get("pool_available", 0))
-        return Response(
-            body=generate_latest(self.metrics.registry),
-            headers={"Content-Type": CONTENT_TYPE_LATEST},
-        )
+        body, content_type = render(self.metrics)
+        return Response(body=body, headers={"Content-Type": content_type})

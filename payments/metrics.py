@@ -1,8 +1,27 @@
-"""Prometheus metrics of one service worker process (same names in both services)."""
+"""Prometheus metrics of a service (same names in both services).
+
+Both services run several gunicorn worker processes, and a scrape reaches
+one of them. When ``PROMETHEUS_MULTIPROC_DIR`` is set (the ``serve`` launcher
+sets it before forking), every worker writes its values there and
+``render`` sums counters and histograms over all workers, so ``/metrics``
+describes the whole service; the pool gauges are reported per worker pid.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -41,10 +60,12 @@ class Metrics:
             registry=self.registry,
         )
         self.db_pool_in_use = Gauge(
-            "paybench_db_pool_in_use", "Database connections in use", registry=self.registry
+            "paybench_db_pool_in_use", "Database connections in use (per worker)",
+            registry=self.registry, multiprocess_mode="liveall",
         )
         self.db_pool_size = Gauge(
-            "paybench_db_pool_size", "Database connections open", registry=self.registry
+            "paybench_db_pool_size", "Database connections open (per worker)",
+            registry=self.registry, multiprocess_mode="liveall",
         )
         self.cache_lookups = Counter(
             "paybench_cache_lookups", "Payment cache lookups", ["result"], registry=self.registry
@@ -53,3 +74,12 @@ class Metrics:
             "paybench_cache_errors", "Cache operations that failed", registry=self.registry
         )
         self.service = service
+
+
+def render(metrics: Metrics) -> tuple[bytes, str]:
+    """The Prometheus text of the whole service (all workers when multiprocess)."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(metrics.registry), CONTENT_TYPE_LATEST

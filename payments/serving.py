@@ -9,8 +9,15 @@ service.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
+import tempfile
+
+# prometheus_client chooses its value store when first imported: the variable
+# must be set before that, so this module does not import it.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def serve_main(prog: str, app: str, worker_class: str, argv: list[str] | None = None) -> int:
@@ -33,6 +40,11 @@ def serve_main(prog: str, app: str, worker_class: str, argv: list[str] | None = 
     except ConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    # One metrics directory per service instance, set before the workers fork
+    # (prometheus_client picks its value store at import), cleaned at exit.
+    metrics_dir = tempfile.mkdtemp(prefix=f"paybench-{prog}-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir
+    atexit.register(shutil.rmtree, metrics_dir, True)
     from gunicorn.app.wsgiapp import run
 
     sys.argv = [
@@ -44,6 +56,7 @@ def serve_main(prog: str, app: str, worker_class: str, argv: list[str] | None = 
         "--timeout", str(args.timeout),
         "--graceful-timeout", "5",
         "--log-level", "warning",
+        "--config", "python:payments.gunicorn_hooks",
     ]  # fmt: skip
     run()
     return 0

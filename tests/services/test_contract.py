@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.services.helpers import Target, new_order, payment_body, wait_for_status
@@ -178,7 +179,7 @@ def test_health_and_metrics(target: Target) -> None:
         health = anon.get("/health")
         assert health.status_code == 200
         assert health.json() == {"status": "ok", "db": "ok", "redis": "ok"}
-        anon.get("/ping")
+        anon.get("/v1/payments", params={"order_id": "none"})  # 401, counted all the same
         metrics = anon.get("/metrics")
     assert metrics.status_code == 200
     assert "paybench_http_requests_total" in metrics.text
@@ -224,3 +225,23 @@ def test_refund_bounds(target: Target) -> None:
     assert early.json()["code"] == "invalid_state"
 
 
+
+
+def _list_count(metrics_text: str) -> float:
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if line.startswith("paybench_http_requests_total{") and 'route="list_payments"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_cover_every_worker(target: Target) -> None:
+    """/metrics sums request counts over all workers, whichever worker answers the scrape."""
+    with target.client() as client:
+        before = _list_count(client.get("/metrics").text)
+        for _ in range(12):
+            assert client.get("/v1/payments", params={"order_id": "none"}).status_code == 200
+        # scrapes on new connections land on either worker; all see every request
+        seen = {_list_count(httpx.get(f"{target.url}/metrics", timeout=10).text)
+                for _ in range(6)}
+    assert seen == {before + 12}
