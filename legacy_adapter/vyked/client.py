@@ -39,6 +39,7 @@ from .errors import (
     RequestException,
     reason_phrase,
 )
+from .identity import ServiceIdentity
 
 _UNSET: Any = object()
 QueryParams = Mapping[str, str | int | float | bool | list[str]]
@@ -99,7 +100,7 @@ class ServiceResponse:
         return RequestException(self.status, error, code, self.body)
 
 
-class HTTPServiceClient:
+class HTTPServiceClient(ServiceIdentity):
     """A blocking client of one service (name lower-cased, version a string)."""
 
     def __init__(
@@ -113,27 +114,14 @@ class HTTPServiceClient:
         app_name: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._service_name = service_name.lower()
-        self._service_version = str(service_version)
+        super().__init__(service_name, service_version)
         self._app_name = app_name
         self._http = httpx.Client(
             base_url=base_url, timeout=timeout, transport=transport, headers=headers
         )
 
-    @property
-    def name(self) -> str:
-        """The service's name, lower-cased."""
-        return self._service_name
 
-    @property
-    def version(self) -> str:
-        """The service's version."""
-        return self._service_version
 
-    @property
-    def properties(self) -> tuple[str, str]:
-        """``(name, version)`` as Vyked exposed it."""
-        return self._service_name, self._service_version
 
     def close(self) -> None:
         """Close pooled connections."""

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .errors import ConfigurationError, VykedServiceError
+from .identity import ServiceIdentity
 from .request import CoroutineStyleRequest, Request
 from .response import Dumps, Response
 from .routing import HANDLER_ATTR, ROUTES_ATTR, Handler, RouteSpec
@@ -70,7 +71,7 @@ def blocking_handler(func: Callable[[Any], Any]) -> Handler:
     return drive
 
 
-class HTTPService:
+class HTTPService(ServiceIdentity):
     """A Vyked HTTP service: subclass it and decorate handler methods."""
 
     def __init__(  # noqa: PLR0917 - Vyked's positional signature, kept for ported code
@@ -86,8 +87,7 @@ class HTTPService:
         client_max_size: int = DEFAULT_CLIENT_MAX_SIZE,
         json_dumps: Dumps = json.dumps,
     ) -> None:
-        self._service_name = service_name.lower()
-        self._service_version = str(service_version)
+        super().__init__(service_name, service_version)
         self._ip = host_ip
         self._port = host_port
         self._ssl_context = ssl_context
@@ -100,20 +100,8 @@ class HTTPService:
         self.client_max_size = client_max_size
         self.json_dumps = json_dumps
 
-    @property
-    def name(self) -> str:
-        """The service name, lower-cased."""
-        return self._service_name
 
-    @property
-    def version(self) -> str:
-        """The service version, as a string."""
-        return self._service_version
 
-    @property
-    def properties(self) -> tuple[str, str]:
-        """``(name, version)``."""
-        return self._service_name, self._service_version
 
     @property
     def socket_address(self) -> tuple[str | None, int | None]:
