@@ -120,9 +120,6 @@ class HTTPServiceClient(ServiceIdentity):
             base_url=base_url, timeout=timeout, transport=transport, headers=headers
         )
 
-
-
-
     def close(self) -> None:
         """Close pooled connections."""
         self._http.close()

@@ -100,9 +100,6 @@ class HTTPService(ServiceIdentity):
         self.client_max_size = client_max_size
         self.json_dumps = json_dumps
 
-
-
-
     @property
     def socket_address(self) -> tuple[str | None, int | None]:
         """``(host_ip, host_port)`` given at construction."""
