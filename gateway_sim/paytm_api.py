@@ -170,16 +170,27 @@ async def process(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def order_status(request: web.Request) -> web.Response:
+async def _status_call(
+    request: web.Request,
+) -> tuple[SimState, Merchant, dict[str, Any]] | web.Response:
+    """A signed status query after its latency and any injected fault; or the error reply."""
     state = request.app[STATE]
     await state.delay("status")
     got = await signed(state, request)
     if isinstance(got, web.Response):
         return got
-    merchant, body = got
     fault = http_fault(state.call_fault())
     if fault is not None:
         return fault
+    merchant, body = got
+    return state, merchant, body
+
+
+async def order_status(request: web.Request) -> web.Response:
+    admitted = await _status_call(request)
+    if isinstance(admitted, web.Response):
+        return admitted
+    state, merchant, body = admitted
     order_id = as_str(body.get("orderId")) or ""
     order = state.orders.get(GatewayName.PAYTM, merchant.merchant_id, order_id)
     if order is None:
@@ -236,15 +247,10 @@ async def refund(request: web.Request) -> web.Response:
 
 
 async def refund_status(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    await state.delay("status")
-    got = await signed(state, request)
-    if isinstance(got, web.Response):
-        return got
-    merchant, body = got
-    fault = http_fault(state.call_fault())
-    if fault is not None:
-        return fault
+    admitted = await _status_call(request)
+    if isinstance(admitted, web.Response):
+        return admitted
+    state, merchant, body = admitted
     order = _order_for_refund(state, merchant, body)
     ref_id = as_str(body.get("refId")) or ""
     found = order.refunds.get(ref_id) if order is not None else None
