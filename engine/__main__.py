@@ -6,5 +6,7 @@ from payments.serving import serve_main
 
 if __name__ == "__main__":
     raise SystemExit(
-        serve_main("engine", "engine.app:app_factory", "aiohttp.GunicornWebWorker")
+        serve_main(
+            "engine", "engine.app:app_factory", "aiohttp.GunicornWebWorker", socket_per_worker=True
+        )
     )

@@ -20,7 +20,25 @@ import tempfile
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def serve_main(prog: str, app: str, worker_class: str, argv: list[str] | None = None) -> int:
+def serve_main(
+    prog: str,
+    app: str,
+    worker_class: str,
+    argv: list[str] | None = None,
+    *,
+    socket_per_worker: bool = False,
+) -> int:
+    """Parse ``serve`` arguments and run gunicorn.
+
+    ``socket_per_worker`` (async workers, Linux): every worker listens on a
+    socket of its own (gunicorn's ``--reuse-port``) and the kernel spreads new
+    connections over them. With one shared socket, asyncio's accept handler
+    takes every pending connection at once, so a client opening its
+    keep-alive connections in a burst (a load generator starting its users)
+    lands them all on the first worker to wake, and the others idle for the
+    whole run. Sync workers keep the shared socket: a connection hashed to a
+    worker that is busy would wait although another worker is free.
+    """
     parser = argparse.ArgumentParser(prog=f"python -m {prog}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve (settings from the PAYBENCH_* environment)")
@@ -58,5 +76,7 @@ def serve_main(prog: str, app: str, worker_class: str, argv: list[str] | None = 
         "--log-level", "warning",
         "--config", "python:payments.gunicorn_hooks",
     ]  # fmt: skip
+    if socket_per_worker and sys.platform == "linux":  # elsewhere SO_REUSEPORT does not balance
+        sys.argv.append("--reuse-port")
     run()
     return 0
