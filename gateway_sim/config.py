@@ -142,12 +142,15 @@ def _replace_numbers(obj: Any, overrides: Mapping[str, Any], prefix: str, *, rat
     for key, value in overrides.items():
         if key not in names:
             raise ConfigError(f"unknown setting {prefix}{key}")
-        current = getattr(obj, key)
-        if isinstance(current, bool):
+        # the declared type decides, not the current value (LatencySpec(50, 200) holds ints)
+        declared = str(names[key].type)
+        if declared == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(f"{prefix}{key} must be true or false")
             changes[key] = value
-        elif isinstance(current, int) and not isinstance(current, bool) and not rates:
+        elif declared == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ConfigError(f"{prefix}{key} must be a whole number")
             changes[key] = int(_number(value, prefix + key, low=1))
         else:
             high = 1.0 if rates or key.endswith("_rate") else None

@@ -85,7 +85,7 @@ def config_document(
         "spawn_rate": config.effective_spawn_rate,
         "duration_s": config.step_duration_s if kind == "sweep" else config.duration_s,
         "warmup_s": config.step_warmup_s if kind == "sweep" else config.warmup_s,
-        "trials": config.trials,
+        "trials": config.step_trials if kind == "sweep" else config.trials,
         "scenario": config.scenario if config.locustfile is None else "custom",
         "order": config.order,
         "think_time_s": config.think_time_s,

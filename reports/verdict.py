@@ -175,7 +175,12 @@ def method_note(results: dict[str, Any]) -> str:
         parts.append("Offered load is stepped to find each target's knee.")
     timing = []
     if trials:
-        per = "per target and step" if isinstance(load.get("sweep"), dict) else "per target"
+        steps = [what for what, present in (
+            ("step", isinstance(load.get("sweep"), dict)),
+            ("gateway latency", bool(results.get("gateway_sweep"))),
+            ("gateway profile", bool(results.get("profile_sweep"))),
+        ) if present]  # fmt: skip
+        per = "per target" + "".join(f" and {what}" for what in steps)
         timing.append(f"{trials} trial(s) {per}, interleaved")
     if load.get("warmup_s") is not None:
         timing.append(f"{load['warmup_s']:g} s warm-up excluded")

@@ -101,9 +101,21 @@ def test_overrides_apply_on_a_named_profile() -> None:
     assert profile.stall_s == 1.0
 
 
+@pytest.mark.parametrize("ms", [0, 0.0, 0.5, 150.0])
+def test_any_latency_from_zero_overrides_a_profile_declared_with_whole_numbers(ms: float) -> None:
+    """fast's latencies are written as ints; 0 and fractional milliseconds still apply exactly."""
+    profile = apply_overrides(
+        PROFILES["fast"], {"profile": "fast", "latency": {"auth": {"p50_ms": ms, "p99_ms": 4 * ms}}}
+    )
+    assert profile.latency["auth"] == LatencySpec(ms, 4 * ms)
+    assert isinstance(profile.latency["auth"].p50_ms, float)
+
+
 @pytest.mark.parametrize(
     "bad",
     [
+        {"webhook": {"max_attempts": 0}},
+        {"webhook": {"max_attempts": 2.5}},
         {"profile": "nope"},
         {"profile": 7},
         {"profile": ["fast"]},

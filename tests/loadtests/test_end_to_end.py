@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +43,43 @@ def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     assert results["complete"] is True
     assert (run_dir / "report.html").stat().st_size > 1000
     assert "run directory" in proc.stdout
+
+
+def _median_latency(trial_dir: Path, name: str) -> float:
+    with gzip.open(trial_dir / "samples.csv.gz", "rt") as fh:
+        values = [float(r["latency_ms"]) for r in csv.DictReader(fh)
+                  if r["warmup"].strip() == "0" and r["name"] == name]  # fmt: skip
+    assert values, f"no measured {name} in {trial_dir.name}"
+    return statistics.median(values)
+
+
+@pytest.mark.slow
+def test_gateway_latency_sweep_runs_end_to_end(tmp_path: Path) -> None:
+    """--sweep-gateway-ms 0,100 runs every target at each latency, which the charges really
+    pay, and reports the speedup at each point and how many trials each point had."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBENCH_")}
+    env.update(PAYBENCH_DATABASE_URL=os.environ["PAYBENCH_TEST_DATABASE_URL"],
+               PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtests.cli", "sweep", "--sweep-gateway-ms", "0,100",
+         "--step-duration", "3", "--step-warmup", "1", "--users", "4",
+         "--out", str(tmp_path / "runs")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    planned = {"legacy-1": 0.0, "engine-1": 0.0, "legacy-2": 100.0, "engine-2": 100.0}
+    for name, latency in planned.items():
+        trial = json.loads((run_dir / "trials" / name / "trial.json").read_text())
+        assert trial["complete"], trial
+        assert trial["valid"], trial
+        assert trial["gateway_latency_ms"] == latency
+        create = _median_latency(run_dir / "trials" / name, "POST /v1/payments")
+        # create-and-confirm makes two payment calls to the gateway, each 100 ms at the median
+        assert (create >= 100.0) if latency else (create < 100.0), (name, create)
+    results = json.loads((run_dir / "results.json").read_text())
+    points = results["gateway_sweep"]["points"]
+    assert [p["gateway_latency_ms"] for p in points] == [0.0, 100.0]
+    assert all(set(p["throughput_rps"]) == {"legacy", "engine"} for p in points)
+    assert "gateway latency" in results["verdict"]["text"]
+    assert "1 trial(s) per target and gateway latency, interleaved" in results["method"]
