@@ -20,7 +20,7 @@ from gateway_sim.juspay_api import ORDER_ID_RE
 from gateway_sim.paytm_wire import result
 from gateway_sim.runtime import STATE, SimState, reset_connection
 from gateway_sim.state import Merchant, Order, OrderState
-from payments.gateways import checksum, paytm
+from payments.gateways import checksum, paytm, paytm_envelope
 from payments.gateways.base import GatewayName
 from payments.gateways.wire import JSON_TYPE, as_str
 from payments.money import MAX_AMOUNT_MINOR, exponent, parse_major
@@ -49,7 +49,7 @@ async def _envelope(
     request: web.Request,
 ) -> tuple[dict[str, Any], dict[str, Any], str] | web.Response:
     raw = await request.read()
-    env = paytm.open_envelope(raw)
+    env = paytm_envelope.open_envelope(raw)
     if env is None:
         return failure(CODE_BAD_REQUEST, "Request body is not a Paytm JSON envelope", status=400)
     return env

@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway_sim.state import Merchant, Order, OrderState, Refund, RefundState
 from gateway_sim.webhooks import Notification
-from payments.gateways import checksum, paytm
+from payments.gateways import checksum, paytm, paytm_envelope
 from payments.gateways.wire import FORM_TYPE, encode_form
 from payments.money import format_major
 
@@ -31,8 +31,8 @@ def response(body: dict[str, Any], key: str | None) -> bytes:
     """A ``{head, body}`` reply, signed with the merchant key when we know it."""
     head: dict[str, Any] = {"responseTimestamp": str(int(time.time() * 1000)), "version": "v1"}
     if key is None:
-        return paytm.envelope(body, head)[1]
-    return paytm.signed_envelope(body, key, **head)
+        return paytm_envelope.envelope(body, head)[1]
+    return paytm_envelope.signed_envelope(body, key, **head)
 
 
 def result(status: str, code: str, message: str) -> dict[str, str]:

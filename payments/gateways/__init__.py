@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from payments.gateways import juspay, paytm
+from payments.gateways import juspay, paytm, paytm_webhooks
 from payments.gateways.base import (
     ChargeRequest,
     GatewayCredentials,
@@ -106,7 +106,7 @@ def parse_webhook(gateway: GatewayName | str, body: bytes, content_type: str) ->
         return juspay.parse_webhook(body)
     if ctype and ctype not in ("application/x-www-form-urlencoded", "text/plain"):
         raise WebhookParseError("paytm", f"unexpected content type {ctype!r}")
-    return paytm.parse_webhook(body)
+    return paytm_webhooks.parse_webhook(body)
 
 
 def verify_webhook(  # noqa: PLR0917 - signature shared by both services
@@ -120,4 +120,4 @@ def verify_webhook(  # noqa: PLR0917 - signature shared by both services
     """Authenticate a notification: Juspay by Basic auth, Paytm by CHECKSUMHASH."""
     if _name(gateway) is GatewayName.JUSPAY:
         return juspay.verify_webhook(headers, webhook_username, webhook_password)
-    return paytm.verify_webhook(body, creds.api_key)
+    return paytm_webhooks.verify_webhook(body, creds.api_key)

@@ -13,7 +13,6 @@ signature is treated as saying nothing (``UNKNOWN``), never as a decline.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -35,10 +34,9 @@ from payments.gateways.base import (
     RefundRequest,
     RefundStatus,
     TransportError,
-    WebhookEvent,
 )
-from payments.gateways.errors import WebhookParseError
-from payments.gateways.wire import JSON_TYPE, as_str, decode_form, encode_json
+from payments.gateways.paytm_envelope import envelope, open_envelope, signed_envelope
+from payments.gateways.wire import JSON_TYPE, as_str
 from payments.money import format_major, parse_major
 
 INITIATE_PATH = "/theia/api/v1/initiateTransaction"
@@ -74,89 +72,6 @@ PAYMENT_MODES: dict[str, tuple[str, dict[str, str]]] = {
     "netbanking": ("NET_BANKING", {"channelCode": "HDFC"}),
     "wallet": ("BALANCE", {}),
 }
-
-
-# -- JSON envelope -----------------------------------------------------------------
-
-
-def envelope(body: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[str, bytes]:
-    """``(body_text, request_bytes)``: the body text is what the signature covers."""
-    body_text = encode_json(body)
-    return body_text, ('{"body":' + body_text + ',"head":' + encode_json(head) + "}").encode()
-
-
-def signed_envelope(body: Mapping[str, Any], key: str, **head: Any) -> bytes:
-    body_text = encode_json(body)
-    signature = checksum.generate_for_string(body_text, key)
-    return envelope(body, {**head, "signature": signature})[1]
-
-
-_DECODER = json.JSONDecoder()
-_WS = " \t\r\n"
-
-
-def members(text: str) -> dict[str, tuple[Any, str]] | None:
-    """Each top-level member of a JSON object: ``name -> (value, exact source text)``.
-
-    Paytm signs the body *as sent*; re-serialising could change spacing or
-    escapes, so the verifier slices the original text. One pass decodes every
-    value once. None when ``text`` is not a single JSON object.
-    """
-    n = len(text)
-
-    def skip(i: int) -> int:
-        while i < n and text[i] in _WS:
-            i += 1
-        return i
-
-    out: dict[str, tuple[Any, str]] = {}
-    i = skip(0)
-    if i >= n or text[i] != "{":
-        return None
-    i = skip(i + 1)
-    if i < n and text[i] == "}":
-        return out if skip(i + 1) == n else None
-    while i < n:
-        try:
-            key, i = _DECODER.raw_decode(text, i)
-            i = skip(i)
-            if not isinstance(key, str) or i >= n or text[i] != ":":
-                return None
-            start = skip(i + 1)
-            value, end = _DECODER.raw_decode(text, start)
-        except ValueError:
-            return None
-        out[key] = (value, text[start:end])
-        i = skip(end)
-        if i < n and text[i] == ",":
-            i = skip(i + 1)
-        elif i < n and text[i] == "}":
-            return out if skip(i + 1) == n else None
-        else:
-            return None
-    return None
-
-
-def raw_member(text: str, name: str) -> str | None:
-    """The exact source text of one top-level member of a JSON object."""
-    found = members(text)
-    if found is None or name not in found:
-        return None
-    return found[name][1]
-
-
-def open_envelope(raw: bytes) -> tuple[dict[str, Any], dict[str, Any], str] | None:
-    """``(head, body, body_text)`` of a Paytm JSON message, or None."""
-    try:
-        found = members(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
-    if found is None or "head" not in found or "body" not in found:
-        return None
-    head, body = found["head"][0], found["body"]
-    if not isinstance(head, dict) or not isinstance(body[0], dict):
-        return None
-    return head, body[0], body[1]
 
 
 def _query(mid: str, order_id: str) -> str:
@@ -455,52 +370,3 @@ def refund_status_flow(creds: GatewayCredentials, req: RefundRequest) -> RefundF
 
 
 # -- callbacks / webhooks ----------------------------------------------------------
-
-WEBHOOK_FIELDS = (
-    "ORDERID", "MID", "TXNID", "TXNAMOUNT", "CURRENCY", "PAYMENTMODE", "TXNDATE",
-    "STATUS", "RESPCODE", "RESPMSG", "GATEWAYNAME", "BANKTXNID", "BANKNAME",
-)  # fmt: skip
-REFUND_WEBHOOK_FIELDS = (
-    "ORDERID", "MID", "TXNID", "REFID", "REFUNDID", "REFUNDAMOUNT", "CURRENCY",
-    "TXNTYPE", "STATUS", "RESPCODE", "RESPMSG",
-)  # fmt: skip
-
-
-def parse_webhook(body: bytes) -> WebhookEvent:
-    """Parse callback form fields; a ``REFID`` field marks a refund notification.
-
-    Paytm callbacks carry no event id, so the id is derived from the fields
-    that identify the state change: a duplicate delivery maps to the same id.
-    """
-    try:
-        fields = decode_form(body)
-    except UnicodeDecodeError:
-        raise WebhookParseError("paytm", "body is not UTF-8 form data") from None
-    order_id = fields.get("ORDERID", "")
-    status = fields.get("STATUS", "")
-    if not order_id or not status:
-        raise WebhookParseError("paytm", "ORDERID and STATUS are required")
-    code = fields.get("RESPCODE", "")
-    message = fields.get("RESPMSG", "")
-    ref_id = fields.get("REFID")
-    if ref_id:
-        refund = refund_outcome_from(status, code, message, fields.get("REFUNDID") or None)
-        event_id = f"paytm:{order_id}:refund:{ref_id}:{status}:{code}"
-        return WebhookEvent(
-            GatewayName.PAYTM, event_id, order_id, "refund", refund_id=ref_id, refund=refund
-        )
-    charge = outcome_from_txn(status, code, message, fields)
-    event_id = f"paytm:{order_id}:{fields.get('TXNID', '')}:{status}:{code}"
-    return WebhookEvent(GatewayName.PAYTM, event_id, order_id, "charge", charge)
-
-
-def verify_webhook(body: bytes, key: str) -> bool:
-    """Check ``CHECKSUMHASH`` over the other form fields with the merchant key."""
-    try:
-        fields = decode_form(body)
-    except UnicodeDecodeError:
-        return False
-    signature = fields.get(checksum.CHECKSUM_FIELD)
-    if not signature:
-        return False
-    return checksum.verify_params(dict(fields), key, signature)

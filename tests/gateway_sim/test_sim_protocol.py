@@ -8,9 +8,26 @@ import httpx
 import paytmchecksum
 from sim_helpers import PAYTM_KEY, drive, unique
 
-from payments.gateways import charge_flow, juspay, paytm, refund_flow
-from payments.gateways.base import ChargeRequest, GatewayCredentials, RefundRequest, RefundStatus
-from payments.gateways.wire import basic_auth
+from gateway_sim.hooks import ChargePlan, RefundResult
+from gateway_sim.paytm_wire import notification
+from gateway_sim.state import Merchant, Order, OrderState, Refund, RefundState
+from payments.gateways import (
+    charge_flow,
+    checksum,
+    juspay,
+    paytm,
+    paytm_envelope,
+    paytm_webhooks,
+    refund_flow,
+)
+from payments.gateways.base import (
+    ChargeRequest,
+    GatewayCredentials,
+    GatewayName,
+    RefundRequest,
+    RefundStatus,
+)
+from payments.gateways.wire import basic_auth, decode_form
 
 
 def juspay_headers(creds: GatewayCredentials) -> dict[str, str]:
@@ -80,7 +97,7 @@ def paytm_post(client: httpx.Client, path: str, body: dict[str, object]) -> dict
     resp = client.post(path, content=raw, headers={"Content-Type": "application/json"})
     assert resp.status_code == 200
     text_reply = resp.text
-    body_text = paytm.raw_member(text_reply, "body")
+    body_text = paytm_envelope.raw_member(text_reply, "body")
     assert body_text is not None
     doc = json.loads(text_reply)
     # The reply's signature verifies with Paytm's package too.
@@ -181,3 +198,17 @@ def test_refund_request_for_unknown_order_fails(
     req = RefundRequest(unique("rf_"), unique("att_"), None, 100, "INR")
     outcome, _ = drive(client, refund_flow(creds, req))
     assert outcome.status is RefundStatus.FAILED
+
+
+def test_paytm_callbacks_carry_exactly_the_documented_fields() -> None:
+    """The simulator's charge and refund callbacks hold the fields paytm_webhooks names."""
+    merchant = Merchant(GatewayName.PAYTM, "mid_1", PAYTM_KEY)
+    order = Order(GatewayName.PAYTM, "mid_1", "att1", 1050, "INR", ChargePlan(),
+                  state=OrderState.CHARGED, txn_id="T" * 20, payment_method="card")  # fmt: skip
+    refund = Refund("R1", "rf_1", 500, RefundResult.SUCCESS, state=RefundState.SUCCEEDED)
+    charge = decode_form(notification(merchant, order).body)
+    assert set(charge) == {*paytm_webhooks.WEBHOOK_FIELDS, checksum.CHECKSUM_FIELD}
+    refunded = decode_form(notification(merchant, order, refund).body)
+    assert set(refunded) == {*paytm_webhooks.REFUND_WEBHOOK_FIELDS, checksum.CHECKSUM_FIELD}
+    event = paytm_webhooks.parse_webhook(notification(merchant, order, refund).body)
+    assert (event.kind, event.refund_id) == ("refund", "rf_1")

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 
-from payments.gateways import checksum, juspay, paytm
+from payments.gateways import checksum, juspay, paytm, paytm_envelope
 from payments.gateways.base import GatewayCredentials, GatewayName, HttpRequest
 from payments.gateways.wire import FORM_TYPE, basic_auth, encode_form
 from stack.infra import postgres_account
@@ -154,7 +154,7 @@ def paytm_webhook(
     """
     creds = credentials(seed, "paytm")
     reply = _send(gateway_url, paytm.status_request(creds, attempt_id))
-    opened = paytm.open_envelope(reply.content)
+    opened = paytm_envelope.open_envelope(reply.content)
     assert opened is not None
     body = opened[1]
     info = body["resultInfo"]

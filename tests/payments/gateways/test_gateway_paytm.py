@@ -10,7 +10,14 @@ from urllib.parse import urlencode
 import paytmchecksum
 import pytest
 
-from payments.gateways import charge_flow, parse_webhook, paytm, refund_flow, verify_webhook
+from payments.gateways import (
+    charge_flow,
+    parse_webhook,
+    paytm,
+    paytm_envelope,
+    refund_flow,
+    verify_webhook,
+)
 from payments.gateways.base import (
     AttemptStatus,
     ChargeRequest,
@@ -62,7 +69,7 @@ def test_initiate_request_signature_verifies_with_paytmchecksum() -> None:
     req = paytm.initiate_request(CREDS, REQ)
     assert req.path.startswith(paytm.INITIATE_PATH + "?mid=MID1&orderId=att_1")
     text = req.body.decode()
-    body_text = paytm.raw_member(text, "body")
+    body_text = paytm_envelope.raw_member(text, "body")
     assert body_text is not None
     doc = json.loads(text)
     assert paytmchecksum.verifySignature(body_text, KEY, doc["head"]["signature"])
@@ -74,18 +81,19 @@ def test_initiate_request_signature_verifies_with_paytmchecksum() -> None:
 def test_raw_member_returns_exact_source_text() -> None:
     """The body is sliced from the original text, spacing and escapes included."""
     text = '{ "head" : {"a": [1, {"b": "}"}]},\n "body" :  {"x": "\\u00e9" , "y": 1} }'
-    assert paytm.raw_member(text, "body") == '{"x": "\\u00e9" , "y": 1}'
-    assert paytm.raw_member(text, "missing") is None
-    assert paytm.raw_member("[1]", "body") is None
+    assert paytm_envelope.raw_member(text, "body") == '{"x": "\\u00e9" , "y": 1}'
+    assert paytm_envelope.raw_member(text, "missing") is None
+    assert paytm_envelope.raw_member("[1]", "body") is None
 
 
 def test_members_rejects_anything_but_one_object() -> None:
     """Missing commas, trailing text and non-objects are not Paytm envelopes."""
-    assert paytm.members('{"a": 1, "b": [1, 2]}') == {"a": (1, "1"), "b": ([1, 2], "[1, 2]")}
-    assert paytm.members(" {} ") == {}
+    found = paytm_envelope.members('{"a": 1, "b": [1, 2]}')
+    assert found == {"a": (1, "1"), "b": ([1, 2], "[1, 2]")}
+    assert paytm_envelope.members(" {} ") == {}
     for bad in ('{"a": 1 "b": 2}', '{"a": 1} tail', '{"a": 1', "[]", "{1: 2}"):
-        assert paytm.members(bad) is None
-    assert paytm.open_envelope(b'{"head": {}, "body": []}') is None
+        assert paytm_envelope.members(bad) is None
+    assert paytm_envelope.open_envelope(b'{"head": {}, "body": []}') is None
 
 
 def test_charge_success_uses_token_and_maps_txn_info() -> None:
