@@ -284,6 +284,7 @@ class Stack:
                 "schema": self.schemas.get(name),
                 "redis_prefix": self.redis_prefixes.get(name),
                 "merchants": len(self.merchants.get(name, [])),
+                **({"server": spec.server} if spec.server else {}),
             }
             for name, spec in self.specs.items()
         }

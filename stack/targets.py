@@ -43,6 +43,7 @@ class TargetSpec:
     role: str = ""
     url: str | None = None
     schema: str | None = None
+    server: str = ""  # how it serves requests, shown with the fairness settings
 
     def __post_init__(self) -> None:
         if (self.command is None) == (self.url is None):
@@ -95,5 +96,13 @@ def resolve_targets(
     return out
 
 
-register_target(TargetSpec("legacy", command=gunicorn_service_command("legacy_adapter")))
-register_target(TargetSpec("engine", command=gunicorn_service_command("engine")))
+register_target(TargetSpec(
+    "legacy", command=gunicorn_service_command("legacy_adapter"),
+    server="gunicorn sync workers (one request at a time each), one shared listening socket",
+))  # fmt: skip
+register_target(TargetSpec(
+    "engine", command=gunicorn_service_command("engine"),
+    server="gunicorn aiohttp workers (an event loop each), "
+    + ("a listening socket per worker (SO_REUSEPORT)" if sys.platform == "linux"
+       else "one shared listening socket"),
+))  # fmt: skip

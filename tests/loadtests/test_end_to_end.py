@@ -33,6 +33,8 @@ def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     assert config["complete"] is True
     assert set(config["targets"]) == {"legacy", "engine"}
     assert config["targets"]["engine"]["workers"] == config["targets"]["legacy"]["workers"]
+    assert "one request at a time" in config["targets"]["legacy"]["server"]
+    assert "a listening socket per worker" in config["targets"]["engine"]["server"]
     assert json.loads((run_dir / "environment.json").read_text())
     for name in ("legacy-1", "engine-1"):
         trial = json.loads((run_dir / "trials" / name / "trial.json").read_text())
