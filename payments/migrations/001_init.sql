@@ -36,7 +36,10 @@ CREATE TABLE payments (
     version               integer NOT NULL DEFAULT 1,
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (merchant_id, order_id),
+    -- order_id leads: lookups pin a payment by id AND merchant_id, and with
+    -- merchant_id leading a generic plan (prepared statements, made while the
+    -- table was small) may walk the merchant's whole range filtering on id
+    UNIQUE (order_id, merchant_id),
     -- the database itself refuses an over-refund, whatever the code does
     CHECK (amount_refunded >= 0 AND amount_refunded <= amount_refund_reserved),
     CHECK (amount_refund_reserved <= amount)
