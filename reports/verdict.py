@@ -80,6 +80,21 @@ def _sweep_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str, A
             "significant": bool(last["significant"]), "significance": sig}
 
 
+def _per_profile(results: dict[str, Any]) -> str:
+    """' Per gateway profile: 1.97x on instant, 0.98x on fast.' for a profile sweep."""
+    sweep = results.get("profile_sweep")
+    if not sweep:
+        return ""
+    parts = [f"{fmt_ratio(p['speedup'])}x on {p['gateway_profile']}"
+             for p in sweep["points"] if p["speedup"] is not None]  # fmt: skip
+    if not parts:
+        return ""
+    own = (results.get("fairness") or {}).get("gateway_profile")
+    where = f"; the figures above are on {own}, the run's own profile" if own else ""
+    return (f" Per gateway profile ({sweep['candidate']} over {sweep['baseline']}{where}): "
+            + ", ".join(parts) + ".")
+
+
 def _error_caveat(results: dict[str, Any], names: tuple[str, ...]) -> str:
     """', with engine failing 12.0% of requests' when a target breaks the error SLO."""
     limit = results["slo"]["error_ratio"]
@@ -142,7 +157,7 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
                 f"{_ci(inv_low, inv_high, m['confidence'])} than {base}'s at the same "
                 "offered load")
     return out | {
-        "text": head + _error_caveat(results, (cand, base)) + tail + ".",
+        "text": head + _error_caveat(results, (cand, base)) + tail + "." + _per_profile(results),
         "metric": metric,
         "ratio": ratio,
         "low": low,

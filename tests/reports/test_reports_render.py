@@ -195,13 +195,17 @@ def test_single_target_run(synth: Callable[..., Path]) -> None:
 
 
 def test_profile_sweep(synth: Callable[..., Path]) -> None:
-    """A gateway profile sweep gives a speedup per profile; headline uses the default one."""
+    """A gateway profile sweep gives a speedup per profile, named in the verdict after the
+    headline at the default profile."""
     run_dir = synth(trials=2, duration_s=3.0, warmup_s=1.0,
                     gateway_profiles=("instant", "fast", "realistic"))
     results = build_results(load_run(run_dir))
     points = {p["gateway_profile"]: p["speedup"] for p in results["profile_sweep"]["points"]}
     assert set(points) == {"instant", "fast", "realistic"}
     assert points["realistic"] > points["instant"]
+    text = results["verdict"]["text"]
+    assert "Per gateway profile (engine over legacy; the figures above are on fast" in text
+    assert all(f"x on {name}" in text for name in ("instant", "fast", "realistic"))
     engine = results["targets"]["engine"]
     assert engine["summary_trials"] == [t["trial"] for t in results["trials"]
                                         if t["target"] == "engine"
