@@ -25,7 +25,7 @@ per trial, three stages that use the same concurrency:
 
 It prints each throughput, CPU per request (per role, and for the whole
 machine), and the ratios; the result is the median engine / pgbench ratio
-over the trials (goal: >= 0.5). Command (about 60 s per trial)::
+over the trials (goal: >= 0.5). Command (about 45 s per trial)::
 
     .venv/bin/python benchmarks/engine_vs_pgbench.py \\
         --concurrency 32 --duration 10 --warmup 3 --trials 3
