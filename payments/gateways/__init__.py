@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from payments.gateways import juspay, paytm, paytm_webhooks
+from payments.gateways import juspay, juspay_webhooks, paytm, paytm_webhooks
 from payments.gateways.base import (
     ChargeRequest,
     GatewayCredentials,
@@ -103,7 +103,7 @@ def parse_webhook(gateway: GatewayName | str, body: bytes, content_type: str) ->
     if name is GatewayName.JUSPAY:
         if ctype and "json" not in ctype:
             raise WebhookParseError("juspay", f"unexpected content type {ctype!r}")
-        return juspay.parse_webhook(body)
+        return juspay_webhooks.parse_webhook(body)
     if ctype and ctype not in ("application/x-www-form-urlencoded", "text/plain"):
         raise WebhookParseError("paytm", f"unexpected content type {ctype!r}")
     return paytm_webhooks.parse_webhook(body)
@@ -119,5 +119,5 @@ def verify_webhook(  # noqa: PLR0917 - signature shared by both services
 ) -> bool:
     """Authenticate a notification: Juspay by Basic auth, Paytm by CHECKSUMHASH."""
     if _name(gateway) is GatewayName.JUSPAY:
-        return juspay.verify_webhook(headers, webhook_username, webhook_password)
+        return juspay_webhooks.verify_webhook(headers, webhook_username, webhook_password)
     return paytm_webhooks.verify_webhook(body, creds.api_key)

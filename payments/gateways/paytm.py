@@ -9,6 +9,8 @@ refund flow with the same refund id reads the refund's status instead.
 
 Responses carrying ``head.signature`` are verified; a response with a bad
 signature is treated as saying nothing (``UNKNOWN``), never as a decline.
+The envelope: :mod:`payments.gateways.paytm_envelope`; callbacks:
+:mod:`payments.gateways.paytm_webhooks`.
 """
 
 from __future__ import annotations

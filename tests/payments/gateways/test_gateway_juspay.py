@@ -12,7 +12,14 @@ from urllib.parse import parse_qs, quote_plus
 
 import pytest
 
-from payments.gateways import charge_flow, juspay, parse_webhook, status_flow, verify_webhook
+from payments.gateways import (
+    charge_flow,
+    juspay,
+    juspay_webhooks,
+    parse_webhook,
+    status_flow,
+    verify_webhook,
+)
 from payments.gateways.base import (
     AttemptStatus,
     ChargeRequest,
@@ -212,14 +219,14 @@ def test_webhook_basic_auth_verification() -> None:
 def test_return_url_signature_round_trip_and_tamper() -> None:
     """The return-URL HMAC verifies, ignores its own fields, and breaks on any change."""
     params = {"order_id": "att_1", "status": "CHARGED", "status_id": "21", "note": "a b&c"}
-    sig = juspay.return_url_signature(params, "resp_key")
+    sig = juspay_webhooks.return_url_signature(params, "resp_key")
     signed = {**params, "signature": sig, "signature_algorithm": "HMAC-SHA256"}
-    assert juspay.return_url_signature(signed, "resp_key") == sig
-    assert juspay.verify_return_url(signed, "resp_key")
-    assert juspay.verify_return_url({**signed, "signature": quote_plus(sig)}, "resp_key")
-    assert not juspay.verify_return_url({**signed, "status": "PENDING_VBV"}, "resp_key")
-    assert not juspay.verify_return_url(signed, "other_key")
-    assert not juspay.verify_return_url(params, "resp_key")
+    assert juspay_webhooks.return_url_signature(signed, "resp_key") == sig
+    assert juspay_webhooks.verify_return_url(signed, "resp_key")
+    assert juspay_webhooks.verify_return_url({**signed, "signature": quote_plus(sig)}, "resp_key")
+    assert not juspay_webhooks.verify_return_url({**signed, "status": "PENDING_VBV"}, "resp_key")
+    assert not juspay_webhooks.verify_return_url(signed, "other_key")
+    assert not juspay_webhooks.verify_return_url(params, "resp_key")
 
 
 def test_return_url_signature_matches_the_documented_recipe() -> None:
@@ -227,4 +234,4 @@ def test_return_url_signature_matches_the_documented_recipe() -> None:
     params = {"b": "2", "a": "x y"}
     message = quote_plus("a=x+y&b=2")
     digest = hmac.new(b"k", message.encode(), hashlib.sha256).digest()
-    assert juspay.return_url_signature(params, "k") == base64.b64encode(digest).decode()
+    assert juspay_webhooks.return_url_signature(params, "k") == base64.b64encode(digest).decode()
