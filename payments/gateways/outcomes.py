@@ -52,6 +52,17 @@ def is_indeterminate(resp: HttpResponse) -> bool:
     return resp.status >= 500 or resp.status == 429
 
 
+def error_says_nothing(resp: HttpResponse, *, query: bool = False) -> bool | None:
+    """For a reply that is an HTTP error: True when it says nothing about whether the
+    gateway acted (5xx, 429, or any error answering a status query), False for a
+    definite refusal; None when it is not an error (a body to parse)."""
+    if is_indeterminate(resp) or (query and resp.status >= 400):
+        return True
+    if resp.status >= 400:
+        return False
+    return None
+
+
 def http_code(resp: HttpResponse) -> str:
     if resp.status == 429:
         return "gateway_rate_limited"

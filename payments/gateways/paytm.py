@@ -189,19 +189,13 @@ def _error_message(reply: HttpResponse) -> str:
 def _charge_error(reply: GatewayReply, *, query: bool = False) -> ChargeOutcome | None:
     if isinstance(reply, TransportError):
         return outcomes.charge_transport_outcome(reply, query=query)
-    if outcomes.is_indeterminate(reply) or (query and reply.status >= 400):
-        return ChargeOutcome(
-            AttemptStatus.UNKNOWN,
-            error_code=outcomes.http_code(reply),
-            error_message=_error_message(reply),
-        )
-    if reply.status >= 400:
-        return ChargeOutcome(
-            AttemptStatus.FAILED,
-            error_code=outcomes.http_code(reply),
-            error_message=_error_message(reply),
-        )
-    return None
+    unknown = outcomes.error_says_nothing(reply, query=query)
+    if unknown is None:
+        return None
+    status = AttemptStatus.UNKNOWN if unknown else AttemptStatus.FAILED
+    return ChargeOutcome(
+        status, error_code=outcomes.http_code(reply), error_message=_error_message(reply)
+    )
 
 
 def _amount(value: Any, currency: str) -> int | None:
@@ -270,19 +264,13 @@ def parse_process(reply: GatewayReply, key: str) -> ChargeOutcome:
 def _refund_error(reply: GatewayReply, *, query: bool = False) -> RefundOutcome | None:
     if isinstance(reply, TransportError):
         return outcomes.refund_transport_outcome(reply, query=query)
-    if outcomes.is_indeterminate(reply) or (query and reply.status >= 400):
-        return RefundOutcome(
-            RefundStatus.UNKNOWN,
-            error_code=outcomes.http_code(reply),
-            error_message=_error_message(reply),
-        )
-    if reply.status >= 400:
-        return RefundOutcome(
-            RefundStatus.FAILED,
-            error_code=outcomes.http_code(reply),
-            error_message=_error_message(reply),
-        )
-    return None
+    unknown = outcomes.error_says_nothing(reply, query=query)
+    if unknown is None:
+        return None
+    status = RefundStatus.UNKNOWN if unknown else RefundStatus.FAILED
+    return RefundOutcome(
+        status, error_code=outcomes.http_code(reply), error_message=_error_message(reply)
+    )
 
 
 def refund_outcome_from(
