@@ -19,6 +19,10 @@ import tempfile
 # must be set before that, so this module does not import it.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+# Only Linux spreads new connections over SO_REUSEPORT sockets; elsewhere the
+# last socket bound would take them all.
+SOCKET_PER_WORKER = sys.platform == "linux"
+
 
 def serve_main(
     prog: str,
@@ -76,7 +80,7 @@ def serve_main(
         "--log-level", "warning",
         "--config", "python:payments.gunicorn_hooks",
     ]  # fmt: skip
-    if socket_per_worker and sys.platform == "linux":  # elsewhere SO_REUSEPORT does not balance
+    if socket_per_worker and SOCKET_PER_WORKER:
         sys.argv.append("--reuse-port")
     run()
     return 0

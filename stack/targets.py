@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from payments.serving import SOCKET_PER_WORKER
 from stack.errors import UnknownTarget
 
 
@@ -103,6 +104,6 @@ register_target(TargetSpec(
 register_target(TargetSpec(
     "engine", command=gunicorn_service_command("engine"),
     server="gunicorn aiohttp workers (an event loop each), "
-    + ("a listening socket per worker (SO_REUSEPORT)" if sys.platform == "linux"
+    + ("a listening socket per worker (SO_REUSEPORT)" if SOCKET_PER_WORKER
        else "one shared listening socket"),
 ))  # fmt: skip
