@@ -46,6 +46,7 @@ FLAGS: dict[str, str] = {
     "--api-keys": "api_keys", "--out": "out", "--slo": "slo", "--locustfile": "locustfile",
     "--open-late-ms": "open_late_ms", "--open-drop-after-ms": "open_drop_after_ms",
     "--open-max-behind": "open_max_behind", "--stop-timeout": "stop_timeout_s",
+    "--drain": "drain_s",
     "--sweep-users": "sweep_users", "--sweep-rates": "sweep_rates",
     "--sweep-profiles": "sweep_profiles", "--sweep-gateway-ms": "sweep_gateway_ms",
     "--step-duration": "step_duration_s",

@@ -70,6 +70,7 @@ class RunConfig:
     open_drop_after_ms: float = 1000.0
     open_max_behind: float = 0.05
     stop_timeout_s: float = 2.0
+    drain_s: float = 10.0
     idle_timeout_s: float = 120.0
     sweep_users: tuple[int, ...] = ()
     sweep_rates: tuple[float, ...] = ()
@@ -129,7 +130,9 @@ DOCS: dict[str, str] = {
     "open_late_ms": "open model: a start later than this after its intended time is late",
     "open_drop_after_ms": "open model: a start further behind than this is dropped",
     "open_max_behind": "open model: late+dropped fraction above which a trial is invalid",
-    "stop_timeout_s": "seconds in-flight iterations may finish after a trial's end",
+    "stop_timeout_s": "seconds a custom locustfile's users may finish after a trial's end",
+    "drain_s": "seconds iterations still running at the window's end are awaited (they count "
+    "in latency; those still running after that are timed out)",
     "idle_timeout_s": "seconds to wait before a trial for targets to finish queued requests "
     "(answer /ping quickly); a trial that starts on a busy target is invalid",
     "sweep_users": "sweep: comma list of user counts (closed model stairs)",
@@ -275,6 +278,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "open_drop_after_ms": _float,
     "open_max_behind": _float,
     "stop_timeout_s": _float,
+    "drain_s": _float,
     "idle_timeout_s": _float,
     "sweep_users": _ints,
     "sweep_rates": _floats,
@@ -385,6 +389,7 @@ def validate(config: RunConfig) -> None:
          "open_drop_after_ms must exceed open_late_ms"),
         (0 <= config.open_max_behind <= 1, "open_max_behind must be within 0..1"),
         (config.stop_timeout_s >= 0, "stop_timeout_s must be >= 0"),
+        (config.drain_s > 0, "drain_s must be > 0"),
         (config.idle_timeout_s > 0, "idle_timeout_s must be > 0"),
         (config.step_duration_s > 0, "step_duration_s must be > 0"),
         (config.step_warmup_s >= 0, "step_warmup_s must be >= 0"),

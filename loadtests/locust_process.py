@@ -25,6 +25,8 @@ import psutil
 from loadtests.errors import TrialError
 
 HARNESS_LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "harness.py"
+START_MARGIN_S = 0.5  # loadtests.pacing.START_MARGIN_S (that module imports gevent)
+RUN_TIME_SLACK_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class LoadSpec:
     open_late_ms: float = 50.0
     open_drop_after_ms: float = 1000.0
     stop_timeout_s: float = 2.0
+    drain_s: float = 10.0
     locustfile: Path | None = None
 
     @property
@@ -57,9 +60,22 @@ class LoadSpec:
         return self.trial_dir / "locust"
 
     @property
+    def spawn_s(self) -> float:
+        """Seconds Locust needs to start every user, plus the pacer's start margin."""
+        return self.users / self.spawn_rate + START_MARGIN_S if self.spawn_rate > 0 else 0.0
+
+    @property
     def run_time_s(self) -> int:
-        """Locust's ``-t`` takes whole seconds; never cut the measured window short."""
-        return max(1, math.ceil(self.warmup_s + self.duration_s))
+        """Locust's ``-t``, in whole seconds.
+
+        A built-in scenario ends the test itself after the window and the drain, so ``-t``
+        is only a safety net far beyond that. A custom locustfile's users are not paced:
+        the limit is what ends their test, just after the window.
+        """
+        phases = self.spawn_s + self.warmup_s + self.duration_s
+        if self.locustfile is not None:
+            return max(1, math.ceil(phases + 0.5))
+        return max(1, math.ceil(phases + self.drain_s + RUN_TIME_SLACK_S))
 
 
 def command(spec: LoadSpec) -> list[str]:
@@ -95,6 +111,7 @@ def child_env(spec: LoadSpec, base_env: Mapping[str, str]) -> dict[str, str]:
             "PAYBENCH_PARTS_DIR": str(spec.parts_dir),
             "PAYBENCH_WARMUP_S": repr(spec.warmup_s),
             "PAYBENCH_DURATION_S": repr(spec.duration_s),
+            "PAYBENCH_DRAIN_S": repr(spec.drain_s),
             "PAYBENCH_SCENARIO": "" if spec.locustfile is not None else (spec.scenario or ""),
             "PAYBENCH_MODEL": "open" if spec.rate is not None else "closed",
             "PAYBENCH_PROCESSES": str(spec.processes),

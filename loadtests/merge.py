@@ -26,6 +26,11 @@ from loadtests.recorder import SAMPLE_COLUMNS, new_histogram
 class PartsSummary:
     """The counters of every generator process of one trial, added up."""
 
+    @property
+    def generator_behind(self) -> int:
+        """Measured starts late or dropped while a user was free (the generator's lag)."""
+        return (self.late_starts - self.late_queued) + (self.dropped_starts - self.dropped_queued)
+
     parts: int = 0
     requests: int = 0
     measured: int = 0
@@ -35,10 +40,24 @@ class PartsSummary:
     scheduled: int = 0
     late_starts: int = 0
     dropped_starts: int = 0
+    late_queued: int = 0
+    dropped_queued: int = 0
     max_lag_ms: float = 0.0
-    unfinished: int = 0
+    timed_out: int = 0
+    completed_in_window: int = 0
+    ok_in_window: int = 0
+    iterations_started: int = 0
+    iterations_completed: int = 0
+    iterations_failed: int = 0
     t_start: float | None = None
+    t0: float | None = None
+    window_start: float | None = None
+    window_end: float | None = None
     roles: list[str] = field(default_factory=list)
+
+
+COUNTERS = ("requests", "measured", "failures", "timed_out", "completed_in_window",
+            "ok_in_window", "iterations_started", "iterations_completed", "iterations_failed")
 
 
 def read_part_rows(path: Path) -> list[list[str]]:
@@ -62,21 +81,27 @@ def summarise_parts(parts_dir: Path) -> PartsSummary:
         data: dict[str, Any] = json.loads(path.read_text())
         summary.parts += 1
         summary.roles.append(str(data.get("role", path.stem)))
-        summary.requests += int(data.get("requests", 0))
-        summary.measured += int(data.get("measured", 0))
-        summary.failures += int(data.get("failures", 0))
+        for key in COUNTERS:
+            setattr(summary, key, getattr(summary, key) + int(data.get(key, 0)))
         summary.cpu_warning = summary.cpu_warning or bool(data.get("cpu_warning"))
         summary.cpu_max = max(summary.cpu_max, float(data.get("cpu_max", 0.0)))
         t_start = data.get("t_start")
         if t_start is not None:
             summary.t_start = min(summary.t_start or t_start, t_start)
+        # Every process of a trial shares the master's clock; a part without one (a
+        # process that died before the schedule started) adds no window.
+        for key in ("t0", "window_start", "window_end"):
+            value = data.get(key)
+            if value is not None and getattr(summary, key) is None:
+                setattr(summary, key, float(value))
         counts = data.get("open")
         if counts:
             summary.scheduled += int(counts["scheduled"])
             summary.late_starts += int(counts["late_starts"])
             summary.dropped_starts += int(counts["dropped_starts"])
+            summary.late_queued += int(counts.get("late_queued", 0))
+            summary.dropped_queued += int(counts.get("dropped_queued", 0))
             summary.max_lag_ms = max(summary.max_lag_ms, float(counts["max_lag_ms"]))
-            summary.unfinished += int(counts.get("unfinished", 0))
     return summary
 
 
@@ -126,9 +151,13 @@ def manual_trial_json(summary: PartsSummary, trial_dir: Path, reasons: list[str]
         "complete": True,
         "late_starts": summary.late_starts,
         "dropped_starts": summary.dropped_starts,
+        "late_queued": summary.late_queued,
+        "dropped_queued": summary.dropped_queued,
         "scheduled_starts": summary.scheduled,
         "max_start_lag_ms": summary.max_lag_ms,
-        "unfinished": summary.unfinished,
+        "timed_out": summary.timed_out,
+        "window_start": summary.window_start,
+        "window_end": summary.window_end,
         "cpu_warning": summary.cpu_warning,
         "locust_cpu_max": summary.cpu_max,
         "requests": summary.requests,

@@ -1,38 +1,74 @@
-"""The open-model schedule: iterations start at fixed intended times, whatever the server does.
+"""A trial's clock: warm-up, measured window and drain, and the open-model schedule.
 
-Locust users are a closed model: a user waits for its response before sending again, so a
-stalled server receives less load and the requests that were never sent are never
-measured (coordinated omission). Like wrk2 and k6's ``constant-arrival-rate``, the open
-model fixes the intended start of iteration ``k`` of process ``i`` (of ``P``) at
-``t0 + (k * P + i) / rate``, spreading the slots of all generator processes evenly. A
-free user claims the next slot, sleeps until its intended time and runs one iteration; the
-first request of the iteration is measured from the *intended* start, so time spent
-waiting for a free user counts as latency.
+Every generator process of a trial shares one origin ``t0``, fixed only once all its users
+exist (they are spawned first, never on the schedule). Then:
 
-Two counters tell when the generator itself fell behind:
+* ``[t0, t0 + warmup)`` is the warm-up: requests are sent and recorded, never counted;
+* ``[window_start, window_end)`` is the measured window: iterations *starting* in it are
+  the window's work, and everything the target *completes* in it is its throughput;
+* after ``window_end`` no new iteration starts; iterations still running are awaited for
+  up to ``drain_s`` (the drain) and count in latency from their start; those still
+  running after that are *timed out* (counted, shown, and never hidden as a throughput).
 
-* a *late start* begins more than ``late_ms`` after its intended time (every user was
-  busy, or the process was starved of CPU); it is still sent and measured from its
-  intended time, as wrk2 does;
-* a *dropped start* is a slot more than ``drop_after_ms`` behind when a user gets to it, or
-  a slot of the measured window that no user claimed before the window closed (due
-  more than ``late_ms`` before its end); it is not
-  sent, and it is counted like k6's ``dropped_iterations``.
+The open model (like wrk2 and k6's ``constant-arrival-rate``) fixes the intended start of
+process ``i``'s (of ``P``) slot ``k`` at ``t0 + (k * P + i) / rate``. Slots are handed to
+idle users at their intended time; the first request of an iteration is measured from the
+*intended* start, so time spent waiting for a free user counts as latency. Two counters
+say when the generator itself fell behind:
 
-A slot whose request was sent but never answered before the trial ended is *unfinished*:
-the harness records it as a failed sample whose latency is at least ``end - intended``, so
-a saturated server shows up in the errors and the tail instead of vanishing.
+* a *late start* begins more than ``late_ms`` after its intended time (every user was busy,
+  or the generator was starved of CPU); it is still sent and measured from its intended
+  time, as wrk2 does;
+* a *dropped start* is a slot more than ``drop_after_ms`` behind when a user gets to it; it
+  is not sent and is counted, like k6's ``dropped_iterations``.
 
-Only slots inside the measured window (after the warm-up) are counted. This module is pure
-(the clock is injected) so it is tested without Locust.
+Either happens for one of two reasons, counted apart: the slot waited because every user
+was busy with the target (*queued*: the target held the whole concurrency cap, which is
+the target's doing), or a user was free and the generator itself was late (its CPU, its
+event loop). Only the second makes a trial's numbers untrustworthy.
+
+Only slots inside the measured window are counted. This module is pure (no gevent, no
+clock of its own) so it is tested without Locust.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
+
+WARMUP, MEASURED, AFTER = 1, 0, 2  # the samples' ``warmup`` column: phase of the iteration
+
+
+@dataclass(frozen=True)
+class TrialClock:
+    """The phases of one trial, in epoch seconds."""
+
+    t0: float
+    warmup_s: float
+    duration_s: float
+    drain_s: float
+
+    @property
+    def window_start(self) -> float:
+        return self.t0 + self.warmup_s
+
+    @property
+    def window_end(self) -> float:
+        return self.window_start + self.duration_s
+
+    @property
+    def drain_deadline(self) -> float:
+        return self.window_end + self.drain_s
+
+    def phase(self, started: float) -> int:
+        """``WARMUP``, ``MEASURED`` or ``AFTER`` for an iteration that started at ``started``."""
+        if started < self.window_start:
+            return WARMUP
+        return MEASURED if started < self.window_end else AFTER
+
+    def in_window(self, t: float) -> bool:
+        """Whether an event at ``t`` (a completion) falls inside the measured window."""
+        return self.window_start <= t < self.window_end
 
 
 @dataclass(frozen=True)
@@ -45,92 +81,72 @@ class OpenSettings:
     late_ms: float = 50.0
     drop_after_ms: float = 1000.0
 
+    def __post_init__(self) -> None:
+        if not (self.rate > 0 and math.isfinite(self.rate)) or self.processes < 1:
+            raise ValueError("rate must be > 0 and processes >= 1")
+        if not 0 <= self.index < self.processes:
+            raise ValueError("index must be within 0..processes-1")
+
 
 class OpenSchedule:
-    """Hands out intended start times to the users of one generator process."""
+    """The intended starts of one generator process, and what became of them."""
 
-    def __init__(self, settings: OpenSettings, clock: Callable[[], float] = time.time) -> None:
-        if settings.rate <= 0 or settings.processes < 1:
-            raise ValueError("rate must be > 0 and processes >= 1")
+    def __init__(self, settings: OpenSettings, clock: TrialClock) -> None:
         self.settings = settings
         self.clock = clock
-        self.t0: float | None = None
-        self.measure_from = float("inf")
-        self.measure_until = float("inf")
         self.next_k = 0
         self.scheduled = 0
         self.late = 0
         self.dropped = 0
+        self.late_queued = 0
+        self.dropped_queued = 0
         self.max_lag_ms = 0.0
-        self.in_flight: set[float] = set()
-
-    def start(self, t0: float, *, measure_from: float, measure_until: float) -> None:
-        """Fix the schedule's origin and the window whose slots are counted.
-
-        The origin is rounded up to the epoch lattice of period ``processes / rate``, so
-        generator processes that start a few milliseconds apart still interleave exactly.
-        """
-        if self.t0 is None:
-            period = self.settings.processes / self.settings.rate
-            self.t0 = math.ceil(t0 / period) * period
-            self.measure_from = measure_from
-            self.measure_until = measure_until
 
     def intended(self, k: int) -> float:
         """Intended start (epoch s) of this process's slot ``k``."""
-        if self.t0 is None:
-            raise RuntimeError("schedule not started")
         s = self.settings
-        return self.t0 + (k * s.processes + s.index) / s.rate
+        return self.clock.t0 + (k * s.processes + s.index) / s.rate
 
-    def _measured(self, intended: float) -> bool:
-        return self.measure_from <= intended < self.measure_until
+    def next_slot(self) -> float | None:
+        """The next slot's intended start, or None once the measured window is over."""
+        intended = self.intended(self.next_k)
+        if intended >= self.clock.window_end:
+            return None
+        self.next_k += 1
+        if self.clock.phase(intended) == MEASURED:
+            self.scheduled += 1
+        return intended
 
-    def claim(self) -> float:
-        """The next slot worth starting; slots already too far behind are dropped."""
-        if self.t0 is None:
-            self.start(self.clock(), measure_from=float("-inf"), measure_until=float("inf"))
-        drop_after = self.settings.drop_after_ms / 1000.0
-        now = self.clock()
-        while True:
-            intended = self.intended(self.next_k)
-            self.next_k += 1
-            measured = self._measured(intended)
-            if measured:
-                self.scheduled += 1
-            if now - intended <= drop_after:
-                return intended
-            if measured:
-                self.dropped += 1
+    def too_late(self, intended: float, now: float, *, queued: bool = False) -> bool:
+        """Whether a slot reached at ``now`` is dropped (and count it if so).
 
-    def started(self, intended: float, actual: float) -> None:
-        """The iteration of slot ``intended`` actually began at ``actual``."""
-        lag_ms = (actual - intended) * 1000.0
-        self.in_flight.add(intended)
-        if self._measured(intended):
-            self.max_lag_ms = max(self.max_lag_ms, lag_ms)
-            if lag_ms > self.settings.late_ms:
-                self.late += 1
+        ``queued``: the slot waited for a free user (every user was busy with the target).
+        """
+        if (now - intended) * 1000.0 <= self.settings.drop_after_ms:
+            return False
+        if self.clock.phase(intended) == MEASURED:
+            self.dropped += 1
+            self.dropped_queued += int(queued)
+        return True
 
-    def answered(self, intended: float) -> None:
-        """The first request of the iteration of slot ``intended`` got its response."""
-        self.in_flight.discard(intended)
+    def started(self, intended: float, actual: float, *, queued: bool = False) -> None:
+        """The iteration of slot ``intended`` actually began at ``actual``.
 
-    def unfinished(self) -> list[float]:
-        """Measured slots whose first request never got a response (the server stalled)."""
-        return sorted(t for t in self.in_flight if self._measured(t))
-
-    def finish(self, t_end: float) -> None:
-        """Count measured-window slots that were due by ``t_end`` but never claimed."""
-        if self.t0 is None:
+        ``queued``: it waited for a free user; lateness is then the target's doing (its
+        requests held every user), not the generator's.
+        """
+        if self.clock.phase(intended) != MEASURED:
             return
-        # A slot due more than late_ms before the end that never started is lost.
-        horizon = min(t_end - self.settings.late_ms / 1000.0, self.measure_until)
-        while self.intended(self.next_k) < horizon:
-            if self._measured(self.intended(self.next_k)):
-                self.scheduled += 1
-                self.dropped += 1
-            self.next_k += 1
+        lag_ms = (actual - intended) * 1000.0
+        if not queued:
+            self.max_lag_ms = max(self.max_lag_ms, lag_ms)
+        if lag_ms > self.settings.late_ms:
+            self.late += 1
+            self.late_queued += int(queued)
+
+    def generator_behind(self) -> int:
+        """Measured slots late or dropped while a user was free: the generator's own lag."""
+        return self.late - self.late_queued + self.dropped - self.dropped_queued
 
     def counts(self) -> dict[str, float]:
         """Counters for the trial summary."""
@@ -138,6 +154,8 @@ class OpenSchedule:
             "scheduled": self.scheduled,
             "late_starts": self.late,
             "dropped_starts": self.dropped,
+            "late_queued": self.late_queued,
+            "dropped_queued": self.dropped_queued,
             "max_lag_ms": round(self.max_lag_ms, 3),
         }
 

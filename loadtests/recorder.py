@@ -23,11 +23,15 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadtests.open_model import MEASURED, WARMUP, TrialClock
+
 HDR_LOWEST_US = 1
 HDR_HIGHEST_US = 60_000_000
 HDR_DIGITS = 3
 SAMPLE_COLUMNS = ("t", "name", "method", "latency_ms", "status", "ok", "warmup")
 FLUSH_EVERY = 2000
+HOLD_LIMIT = 500_000  # rows kept in memory while the window runs (about 100 MB at most)
+TIMED_OUT = "(timed out)"  # name of the row of an iteration the drain gave up on
 
 
 def new_histogram() -> HdrHistogram:
@@ -47,6 +51,7 @@ class RecorderSettings:
     parts_dir: Path
     warmup_s: float
     duration_s: float
+    drain_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str]) -> RecorderSettings | None:
@@ -58,20 +63,37 @@ class RecorderSettings:
             parts_dir=Path(parts),
             warmup_s=float(env.get("PAYBENCH_WARMUP_S", "0")),
             duration_s=float(env.get("PAYBENCH_DURATION_S", "0")),
+            drain_s=float(env.get("PAYBENCH_DRAIN_S", "10")),
         )
 
 
 class Recorder:
-    """Collects every request of one process; ``close`` writes the part files."""
+    """Collects every request of one process; ``close`` writes the part files.
+
+    Until the trial's clock is set (``begin``) every request is warm-up. Afterwards a
+    request belongs to the phase in which its *iteration* started (the caller says so),
+    and counts as completed in the window when it ends inside it. Rows are written to disk
+    in batches, but never between ``begin`` and the end of the drain unless the buffer is
+    huge: compressing a batch blocks the generator's event loop for milliseconds, which
+    would show up as latency of the requests due at that moment.
+    """
 
     def __init__(self, settings: RecorderSettings, part: str) -> None:
         self.settings = settings
         self.part = part
         self.t_start: float | None = None
+        self.clock: TrialClock | None = None
+        self.quiet = False
         self.histogram = new_histogram()
         self.requests = 0
         self.measured = 0
         self.failures = 0
+        self.completed_in_window = 0
+        self.ok_in_window = 0
+        self.iterations_started = 0
+        self.iterations_completed = 0
+        self.iterations_failed = 0
+        self.timed_out = 0
         self.cpu_warning = False
         self.cpu_max = 0.0
         self._rows: list[tuple[str, str, str, str, int, int, int]] = []
@@ -79,41 +101,66 @@ class Recorder:
         self._samples_path = settings.parts_dir / f"{part}.samples.csv.gz"
         self._closed = False
 
-    @property
-    def measure_from(self) -> float:
-        """Epoch second at which the warm-up ends (infinite before the test started)."""
-        if self.t_start is None:
-            return float("inf")
-        return self.t_start + self.settings.warmup_s
-
-    @property
-    def measure_until(self) -> float:
-        """Epoch second at which the measured window ends."""
-        return self.measure_from + self.settings.duration_s
-
     def start(self, t_start: float) -> None:
-        """Mark the start of the test (the warm-up window starts here)."""
+        """Mark the start of the test (users are being spawned)."""
         if self.t_start is None:
             self.t_start = t_start
 
+    def begin(self, clock: TrialClock) -> None:
+        """The schedule starts: phases come from ``clock`` from now on; hold the writes."""
+        self.clock = clock
+        self.quiet = True
+
+    def phase(self, started: float) -> int:
+        """Phase of an iteration (or a request outside any iteration) started at ``started``."""
+        return WARMUP if self.clock is None else self.clock.phase(started)
+
     def record(
-        self, *, t: float, name: str, method: str, latency_ms: float, status: int, ok: bool
+        self, *, t: float, name: str, method: str, latency_ms: float, status: int, ok: bool,
+        phase: int | None = None,
     ) -> None:
         """One finished request; ``t`` is its (intended, in the open model) start."""
         if self.t_start is None:
             self.start(t)
-        warmup = t < self.measure_from
+        phase = self.phase(t) if phase is None else phase
         self.requests += 1
         if not ok:
             self.failures += 1
-        if not warmup:
+        if phase == MEASURED:
             self.measured += 1
             self.histogram.record_value(to_us(latency_ms))
+        if self.clock is not None and self.clock.in_window(t + latency_ms / 1000.0):
+            self.completed_in_window += 1
+            self.ok_in_window += int(ok)
         self._rows.append(
-            (f"{t:.6f}", name, method, f"{latency_ms:.4f}", status, int(ok), int(warmup))
+            (f"{t:.6f}", name, method, f"{latency_ms:.4f}", status, int(ok), phase)
         )
-        if len(self._rows) >= FLUSH_EVERY:
+        if len(self._rows) >= (HOLD_LIMIT if self.quiet else FLUSH_EVERY):
             self.flush()
+
+    def iteration(self, *, started: float, ended: float, ok: bool) -> None:
+        """One finished scenario iteration (all of its requests)."""
+        if self.clock is None:
+            return
+        if self.clock.phase(started) == MEASURED:
+            self.iterations_started += 1
+            self.iterations_failed += int(not ok)
+        if self.clock.in_window(ended):
+            self.iterations_completed += 1
+
+    def timed_out_iteration(self, *, started: float, now: float, measured: bool) -> None:
+        """An iteration still running when the drain ended: one failed row, named so."""
+        self.timed_out += 1
+        if measured:
+            self.iterations_started += 1
+            self.iterations_failed += 1
+        self.record(t=started, name=TIMED_OUT, method="-", latency_ms=(now - started) * 1000.0,
+                    status=0, ok=False, phase=MEASURED if measured else WARMUP)
+
+    def settle(self) -> None:
+        """The drain is over: writes may block the loop again."""
+        self.quiet = False
+        self.flush()
 
     def note_cpu(self, usage: float, *, warning: bool) -> None:
         """Locust's CPU monitor reported ``usage`` percent (``warning`` above its threshold)."""
@@ -139,14 +186,24 @@ class Recorder:
         dir_ = self.settings.parts_dir
         if self.measured:
             (dir_ / f"{self.part}.hdr").write_bytes(self.histogram.encode())
+        clock = self.clock
         summary = {
             "part": self.part,
             "pid": os.getpid(),
             "t_start": self.t_start,
+            "t0": clock.t0 if clock else None,
+            "window_start": clock.window_start if clock else None,
+            "window_end": clock.window_end if clock else None,
             "closed_at": time.time(),
             "requests": self.requests,
             "measured": self.measured,
             "failures": self.failures,
+            "completed_in_window": self.completed_in_window,
+            "ok_in_window": self.ok_in_window,
+            "iterations_started": self.iterations_started,
+            "iterations_completed": self.iterations_completed,
+            "iterations_failed": self.iterations_failed,
+            "timed_out": self.timed_out,
             "cpu_warning": self.cpu_warning,
             "cpu_max": self.cpu_max,
             **(extra or {}),

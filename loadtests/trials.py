@@ -22,7 +22,6 @@ from loadtests.errors import RunInterrupted
 from loadtests.idle import StillBusy, wait_for_all
 from loadtests.locust_process import LoadSpec, LocustProcess
 from loadtests.merge import PartsSummary, merge_trial
-from loadtests.open_model import behind_fraction
 
 STARTUP_MARGIN_S = 30.0
 
@@ -148,12 +147,15 @@ def assess(
             "add --processes or a bigger machine"
         )
     if summary.scheduled:
-        behind = behind_fraction(summary.scheduled, summary.late_starts, summary.dropped_starts)
+        behind = summary.generator_behind / summary.scheduled
         if behind > config.open_max_behind:
             reasons.append(
-                f"open-model schedule fell behind: {summary.late_starts} late and "
-                f"{summary.dropped_starts} dropped of {summary.scheduled} starts "
-                f"({behind:.1%} > {config.open_max_behind:.1%}); raise --users (the cap)"
+                f"the load generator fell behind its schedule: {summary.generator_behind} of "
+                f"{summary.scheduled} starts were late or dropped while a user was free "
+                f"({behind:.1%} > {config.open_max_behind:.1%}; worst lag "
+                f"{summary.max_lag_ms:.0f} ms, generator CPU max {summary.cpu_max:.0f}%): "
+                "the generator process was starved of CPU; use --processes or a rate this "
+                "machine can generate"
             )
     if summary.measured == 0:
         reasons.append("no request was measured after the warm-up")
@@ -284,7 +286,7 @@ class TrialRunner:
             processes=cfg.processes, api_keys=self.api_keys.get(plan.target, cfg.api_keys),
             think_time_s=cfg.think_time_s, seed=cfg.seed, open_late_ms=cfg.open_late_ms,
             open_drop_after_ms=cfg.open_drop_after_ms, stop_timeout_s=cfg.stop_timeout_s,
-            locustfile=cfg.locustfile,
+            drain_s=cfg.drain_s, locustfile=cfg.locustfile,
         )
 
     def _sampler(self, trial_dir: Path, locust: LocustProcess) -> Any:
@@ -339,11 +341,21 @@ class TrialRunner:
             "valid": not reasons,
             "invalid_reasons": reasons,
             "complete": complete,
+            "window_start": summary.window_start,
+            "window_end": summary.window_end,
+            "drain_s": self.config.drain_s,
             "late_starts": summary.late_starts,
             "dropped_starts": summary.dropped_starts,
+            "late_queued": summary.late_queued,
+            "dropped_queued": summary.dropped_queued,
             "scheduled_starts": summary.scheduled,
             "max_start_lag_ms": summary.max_lag_ms,
-            "unfinished": summary.unfinished,
+            "timed_out": summary.timed_out,
+            "completed_in_window": summary.completed_in_window,
+            "ok_in_window": summary.ok_in_window,
+            "iterations_started": summary.iterations_started,
+            "iterations_completed": summary.iterations_completed,
+            "iterations_failed": summary.iterations_failed,
             "cpu_warning": summary.cpu_warning,
             "locust_cpu_max": summary.cpu_max,
             "requests": summary.requests,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from reports import stats
-from reports.load import RunData, TrialData
+from reports.load import TIMED_OUT, RunData, TrialData
 
 SUMMARY_METRICS: tuple[str, ...] = (
     "throughput_rps", "goodput_rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
@@ -62,21 +62,40 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
     """Every per-trial figure; validity combines the runner's verdict with load problems.
 
     ``role`` names the target's processes in resources.csv (default: the target name).
+
+    Latency and errors describe the requests of the iterations that *started* in the
+    measured window, each followed to its end (through the drain); throughput is what the
+    target *completed* inside the window, whenever it started, so it can never exceed
+    what the target served.
     """
     meta = trial.meta
     meas = trial.measured
-    start, end = stats.measured_window(
-        meas["t"].to_numpy(dtype=np.float64), started_at=_num(meta.get("started_at")),
-        ended_at=_num(meta.get("ended_at")), warmup_s=_num(meta.get("warmup_s")),
-        duration_s=_num(meta.get("duration_s")),
-    )
-    if math.isfinite(end):  # requests started after the window are not part of it
-        meas = meas[meas["t"] <= end]
+    window_known = _num(meta.get("window_start")) is not None and _num(
+        meta.get("window_end")) is not None
+    if window_known:
+        start, end = float(meta["window_start"]), float(meta["window_end"])
+    else:  # runs recorded before the trial clock existed
+        start, end = stats.measured_window(
+            meas["t"].to_numpy(dtype=np.float64), started_at=_num(meta.get("started_at")),
+            ended_at=_num(meta.get("ended_at")), warmup_s=_num(meta.get("warmup_s")),
+            duration_s=_num(meta.get("duration_s")),
+        )
+        if math.isfinite(end):  # requests started after the window are not part of it
+            meas = meas[meas["t"] <= end]
     lat = meas["latency_ms"].to_numpy(dtype=np.float64)
     window = end - start if math.isfinite(end - start) else math.nan
     n = len(meas)
     ok = int(meas["ok"].sum())
     pct = stats.latency_percentiles(lat)
+    done, done_ok = stats.completions(
+        trial.samples["t"].to_numpy(dtype=np.float64),
+        trial.samples["latency_ms"].to_numpy(dtype=np.float64),
+        trial.samples["ok"].to_numpy(dtype=np.int8),
+        start=start, end=end)
+    timed_out = int((meas["name"].astype(str) == TIMED_OUT).sum())
+    growth = stats.latency_growth(meas["t"].to_numpy(dtype=np.float64), lat,
+                                  start=start, end=end)
+    iterations = _num(meta.get("iterations_completed"))
 
     cpu_roles: dict[str, float] = {}
     if trial.resources is not None and len(trial.resources) and math.isfinite(window):
@@ -117,6 +136,7 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
         "rate": meta.get("rate"),
         "step": meta.get("step"),
         "offered": meta.get("offered"),
+        "phase": meta.get("phase"),
         "gateway_latency_ms": meta.get("gateway_latency_ms"),
         "scenario": meta.get("scenario"),
         "started_at": meta.get("started_at"),
@@ -125,18 +145,27 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
         "window_s": _clean(window),
         "requests": n,
         "ok_requests": ok,
-        "warmup_requests": int(len(trial.samples) - n),
-        "throughput_rps": _clean(stats.rate(n, window)),
-        "goodput_rps": _clean(stats.rate(ok, window)),
+        "warmup_requests": int((trial.samples["warmup"] != 0).sum()),
+        "completed_in_window": done,
+        "throughput_rps": _clean(stats.rate(done, window)),
+        "goodput_rps": _clean(stats.rate(done_ok, window)),
+        "iterations_rps": _clean(stats.rate(int(iterations), window))
+        if iterations is not None else None,
+        "offered_rps": _num(meta.get("rate")),
         "error_ratio": _clean((n - ok) / n if n else math.nan),
+        "timed_out": timed_out,
         **{f"{k}_ms": _clean(v) for k, v in pct.items()},
+        "latency_growth": {k: _clean(v) for k, v in growth.items()},
         "errors_by_status": errors_by_status,
         "late_starts": int(meta.get("late_starts") or 0),
         "dropped_starts": int(meta.get("dropped_starts") or 0),
+        "late_queued": int(meta.get("late_queued") or 0),
+        "dropped_queued": int(meta.get("dropped_queued") or 0),
+        "scheduled_starts": int(meta.get("scheduled_starts") or 0),
         "cpu_warning": bool(meta.get("cpu_warning")),
         "cpu_s_by_role": cpu_roles,
-        "cpu_per_1k_target": _clean(stats.per_thousand(target_cpu, n)),
-        "cpu_per_1k_all": _clean(stats.per_thousand(all_cpu, n)),
+        "cpu_per_1k_target": _clean(stats.per_thousand(target_cpu, done)),
+        "cpu_per_1k_all": _clean(stats.per_thousand(all_cpu, done)),
         "has_hdr": trial.hdr is not None,
         "files": list(trial.files),
     }

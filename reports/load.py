@@ -40,6 +40,8 @@ RESOURCE_DTYPES: dict[str, str] = {
     "rss_bytes": "float64",
 }
 TRIAL_DIR_RE = re.compile(r"^(?P<target>.+)-(?P<index>\d+)$")
+# The row of an iteration still running when the drain ended (loadtests.recorder.TIMED_OUT).
+TIMED_OUT = "(timed out)"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class TrialData:
 
     @property
     def measured(self) -> pd.DataFrame:
-        """Samples outside the warm-up window: the only rows statistics may use."""
+        """Requests of the iterations that started in the measured window (``warmup`` 0;
+        1 is the warm-up, 2 after the window): the only rows latency statistics use."""
         return self.samples[self.samples["warmup"] == 0]
 
 

@@ -93,6 +93,36 @@ def rate(count: int, window_s: float) -> float:
     return count / window_s
 
 
+def completions(
+    t: npt.ArrayLike, latency_ms: npt.ArrayLike, ok: npt.ArrayLike, *, start: float, end: float
+) -> tuple[int, int]:
+    """(requests, successful requests) that *ended* inside ``[start, end)``.
+
+    A request ends at its start plus its latency; whatever phase it started in, it is
+    work the target did inside the window. This is what makes a completed rate bounded by
+    the target's capacity, unlike a count of requests started in the window.
+    """
+    t_arr = np.asarray(t, dtype=np.float64)
+    ends = t_arr + np.asarray(latency_ms, dtype=np.float64) / 1000.0
+    inside = (ends >= start) & (ends < end)
+    return int(inside.sum()), int((inside & (np.asarray(ok) != 0)).sum())
+
+
+def latency_growth(t: npt.ArrayLike, latency_ms: npt.ArrayLike, *, start: float,
+                   end: float) -> dict[str, float]:
+    """Mean latency of the requests started in the first and in the last third of the
+    window: a queue that grows through the window shows as ``last`` well above ``first``."""
+    t_arr = np.asarray(t, dtype=np.float64)
+    lat = np.asarray(latency_ms, dtype=np.float64)
+    third = (end - start) / 3.0
+    if not third > 0:
+        return {"first_ms": math.nan, "last_ms": math.nan}
+    first = lat[(t_arr >= start) & (t_arr < start + third)]
+    last = lat[(t_arr >= end - third) & (t_arr < end)]
+    return {"first_ms": float(first.mean()) if first.size else math.nan,
+            "last_ms": float(last.mean()) if last.size else math.nan}
+
+
 def cpu_by_role(
     *,
     t: npt.ArrayLike,

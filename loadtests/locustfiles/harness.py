@@ -2,20 +2,26 @@
 
 The harness runs ``locust -f harness.py[,custom.py] --headless ...`` with:
 
-* ``PAYBENCH_PARTS_DIR``, ``PAYBENCH_WARMUP_S``, ``PAYBENCH_DURATION_S``: where this
-  process writes its samples, histogram and summary, and the trial's windows;
+* ``PAYBENCH_PARTS_DIR``, ``PAYBENCH_WARMUP_S``, ``PAYBENCH_DURATION_S``,
+  ``PAYBENCH_DRAIN_S``: where this process writes its samples, histogram and summary, and
+  the trial's phases (see ``loadtests.open_model.TrialClock``);
 * ``PAYBENCH_SCENARIO``: a built-in scenario (unset when a custom locustfile brings users);
 * ``PAYBENCH_MODEL=open``, ``PAYBENCH_RATE``, ``PAYBENCH_PROCESSES``, ``PAYBENCH_OPEN_LATE_MS``,
   ``PAYBENCH_OPEN_DROP_AFTER_MS``: the open-model schedule;
 * ``PAYBENCH_API_KEYS`` and the other scenario settings (see ``scenarios/settings.py``).
 
-Without ``PAYBENCH_PARTS_DIR`` nothing is recorded and Locust behaves as usual.
+Built-in scenarios are paced by ``loadtests.pacing``: the process ends the test itself once
+the window and the drain are over. A custom locustfile's users run unpaced until Locust's
+run-time limit; their requests are still recorded and split into warm-up and window by
+their start time. Without ``PAYBENCH_PARTS_DIR`` nothing is recorded and Locust behaves as
+usual.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from typing import Any
 
@@ -23,14 +29,28 @@ import gevent
 from locust import events
 from locust.runners import CPU_WARNING_THRESHOLD, MasterRunner, WorkerRunner
 
-from loadtests.open_model import OpenSchedule, OpenSettings
+from loadtests.open_model import OpenSettings
+from loadtests.pacing import START_MARGIN_S, Pacer, paced_user
 from loadtests.recorder import Recorder, RecorderSettings
-from loadtests.scenarios import user_class
+from loadtests.scenarios import USER_CLASSES, user_class
 
 _SETTINGS = RecorderSettings.from_env(os.environ)
 _SCENARIO = os.environ.get("PAYBENCH_SCENARIO", "")
 _OPEN = os.environ.get("PAYBENCH_MODEL") == "open"
-_state: dict[str, Any] = {"recorder": None, "schedule": None}
+_START, _DONE = "paybench_start", "paybench_done"
+_state: dict[str, Any] = {"recorder": None, "pacer": None, "done": 0, "environment": None}
+
+
+def _fail(message: str) -> None:
+    print(f"paybench: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+if _SCENARIO and _SCENARIO not in USER_CLASSES:
+    _fail(f"PAYBENCH_SCENARIO={_SCENARIO!r} is not a scenario: use one of "
+          + ", ".join(USER_CLASSES))
+if _OPEN and not os.environ.get("PAYBENCH_RATE"):
+    _fail("PAYBENCH_MODEL=open needs PAYBENCH_RATE (iterations per second of the whole run)")
 
 
 def _role(environment: Any) -> str:
@@ -41,42 +61,106 @@ def _role(environment: Any) -> str:
     return "local"
 
 
+def _open_settings(environment: Any) -> OpenSettings | None:
+    if not _OPEN:
+        return None
+    processes = int(os.environ.get("PAYBENCH_PROCESSES", "1"))
+    index = 0
+    if isinstance(environment.runner, WorkerRunner):
+        index = max(environment.runner.worker_index, 0)
+    return OpenSettings(
+        rate=float(os.environ["PAYBENCH_RATE"]),
+        processes=processes,
+        index=index % processes,
+        late_ms=float(os.environ.get("PAYBENCH_OPEN_LATE_MS", "50")),
+        drop_after_ms=float(os.environ.get("PAYBENCH_OPEN_DROP_AFTER_MS", "1000")),
+    )
+
+
+def _pacer() -> Pacer:
+    pacer: Pacer | None = _state["pacer"]
+    if pacer is None:  # users are built before the runner exists in some Locust paths
+        raise RuntimeError("the pacer is created at Locust's init event")
+    return pacer
+
+
 def _on_init(environment: Any, **_kw: Any) -> None:
+    _state["environment"] = environment
     if _SETTINGS is not None:
         # The host name keeps parts copied together from several machines apart (pids repeat).
         part = f"{_role(environment)}-{socket.gethostname()}-{os.getpid()}"
         _state["recorder"] = Recorder(_SETTINGS, part)
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message(_DONE, _on_worker_done)
+    elif isinstance(runner, WorkerRunner):
+        runner.register_message(_START, _on_start_message)
+    if _SCENARIO and not isinstance(runner, MasterRunner):
+        _state["pacer"] = Pacer(
+            _state["recorder"], open_settings=_open_settings(environment),
+            warmup_s=_SETTINGS.warmup_s if _SETTINGS else 0.0,
+            duration_s=_SETTINGS.duration_s if _SETTINGS else float("inf"),
+            drain_s=_SETTINGS.drain_s if _SETTINGS else 10.0,
+            on_done=_done,
+        )
 
 
 def _on_test_start(environment: Any, **_kw: Any) -> None:
-    now = time.time()
     recorder: Recorder | None = _state["recorder"]
     if recorder is not None:
-        recorder.start(now)
-    if _OPEN and not isinstance(environment.runner, MasterRunner):  # the master runs no users
-        index = 0
-        if isinstance(environment.runner, WorkerRunner):
-            index = max(environment.runner.worker_index, 0)
-        schedule = _schedule(index)
-        warmup = _SETTINGS.warmup_s if _SETTINGS else 0.0
-        duration = _SETTINGS.duration_s if _SETTINGS else float("inf")
-        schedule.start(now, measure_from=now + warmup, measure_until=now + warmup + duration)
+        recorder.start(time.time())
 
 
-def _schedule(index: int = 0) -> OpenSchedule:
-    if _state["schedule"] is None:
-        processes = int(os.environ.get("PAYBENCH_PROCESSES", "1"))
-        _state["schedule"] = OpenSchedule(
-            OpenSettings(
-                rate=float(os.environ["PAYBENCH_RATE"]),
-                processes=processes,
-                index=index % processes,
-                late_ms=float(os.environ.get("PAYBENCH_OPEN_LATE_MS", "50")),
-                drop_after_ms=float(os.environ.get("PAYBENCH_OPEN_DROP_AFTER_MS", "1000")),
-            )
-        )
-    schedule: OpenSchedule = _state["schedule"]
-    return schedule
+def _on_spawning_complete(user_count: int, **_kw: Any) -> None:
+    environment = _state["environment"]
+    runner = environment.runner if environment is not None else None
+    if isinstance(runner, WorkerRunner):
+        return  # the master says when
+    t0 = time.time() + START_MARGIN_S
+    if isinstance(runner, MasterRunner):
+        recorder: Recorder | None = _state["recorder"]
+        if recorder is not None and _SETTINGS is not None:
+            from loadtests.open_model import TrialClock
+
+            recorder.begin(TrialClock(t0, _SETTINGS.warmup_s, _SETTINGS.duration_s,
+                                      _SETTINGS.drain_s))
+        runner.send_message(_START, {"t0": t0})
+        return
+    if _state["pacer"] is not None:
+        _state["pacer"].begin(t0)
+    elif _state["recorder"] is not None and _SETTINGS is not None:
+        # A custom locustfile: no pacing, but the same phases for its requests.
+        from loadtests.open_model import TrialClock
+
+        _state["recorder"].begin(TrialClock(t0 - START_MARGIN_S, _SETTINGS.warmup_s,
+                                            _SETTINGS.duration_s, _SETTINGS.drain_s))
+
+
+def _on_start_message(msg: Any, **_kw: Any) -> None:
+    pacer: Pacer | None = _state["pacer"]
+    if pacer is not None:
+        pacer.begin(float(msg.data["t0"]))
+
+
+def _done() -> None:
+    """This process has drained: end the test (a worker tells its master instead)."""
+    environment = _state["environment"]
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(_DONE, None)
+        return
+    gevent.spawn(runner.quit)
+
+
+def _on_worker_done(msg: Any, **_kw: Any) -> None:
+    environment = _state["environment"]
+    _state["done"] += 1
+    runner = environment.runner
+    if _state["done"] >= max(runner.worker_count, 1):
+        recorder: Recorder | None = _state["recorder"]
+        if recorder is not None:
+            recorder.settle()
+        gevent.spawn(runner.quit)
 
 
 def _on_request(
@@ -94,19 +178,20 @@ def _on_request(
     if recorder is None:
         return
     started = start_time if start_time is not None else time.time() - response_time / 1000.0
-    intended = (context or {}).get("intended_start")
+    ctx = context or {}
+    intended = ctx.get("intended_start")
     if intended is not None:
-        schedule: OpenSchedule | None = _state["schedule"]
-        if schedule is not None:
-            schedule.answered(float(intended))
         # Open model: latency runs from the intended start, not from the (late) send.
         t, latency = float(intended), (started - float(intended)) * 1000.0 + response_time
     else:
         t, latency = started, response_time
+    it = ctx.get("paybench_it")
+    if it is not None and exception is not None:
+        it.failed = True
     status = int(getattr(response, "status_code", 0) or 0)
     recorder.record(
         t=t, name=name, method=request_type, latency_ms=latency, status=status,
-        ok=exception is None,
+        ok=exception is None, phase=recorder.phase(it.start) if it is not None else None,
     )
 
 
@@ -127,59 +212,35 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
     if recorder is None:
         return
     extra: dict[str, Any] = {"role": _role(environment)}
-    schedule: OpenSchedule | None = _state["schedule"]
-    if schedule is not None:
-        now = time.time()
-        schedule.finish(now)
-        unfinished = schedule.unfinished()
-        for intended in unfinished:
-            # Sent, never answered: a lower bound of its latency, counted as a failure.
-            recorder.record(t=intended, name="(unfinished)", method="OPEN",
-                            latency_ms=(now - intended) * 1000.0, status=0, ok=False)
-        extra["open"] = {**schedule.counts(), "unfinished": len(unfinished)}
+    pacer: Pacer | None = _state["pacer"]
+    if pacer is not None and pacer.open:
+        extra["open"] = pacer.counts()
     recorder.close(extra)
-
-
-def _open_user(base: Any) -> Any:
-    """``base`` driven by the open-model schedule instead of its think time."""
-
-    class OpenModelUser(base):  # type: ignore[misc]
-        abstract = False
-        _intended: float | None = None
-
-        def wait_time(self) -> float:
-            self._intended = _schedule().claim()
-            return max(0.0, self._intended - time.time())
-
-        def on_start(self) -> None:
-            super().on_start()
-            gevent.sleep(self.wait_time())
-
-        def context(self) -> dict[str, Any]:
-            ctx: dict[str, Any] = dict(super().context())
-            if self._intended is not None:
-                # Only the first request of an iteration carries the intended start.
-                ctx["intended_start"] = self._intended
-                _schedule().started(self._intended, time.time())
-                self._intended = None
-            return ctx
-
-    OpenModelUser.__name__ = f"Open{base.__name__}"
-    OpenModelUser.__qualname__ = OpenModelUser.__name__
-    return OpenModelUser
 
 
 def _export_user() -> None:
     # Locust collects the User classes bound in this module's namespace: bind exactly one.
-    user = user_class(_SCENARIO)
-    if _OPEN:
-        user = _open_user(user)
+    user = paced_user(user_class(_SCENARIO), _PACER_PROXY)
     globals()[user.__name__] = user
 
+
+class _PacerProxy:
+    """The user class is built at import, the pacer at Locust's init: forward to it."""
+
+    @property
+    def open(self) -> bool:
+        return _OPEN
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_pacer(), name)
+
+
+_PACER_PROXY: Any = _PacerProxy()
 
 _events: Any = events  # locust's EventHook is untyped
 _events.init.add_listener(_on_init)
 _events.test_start.add_listener(_on_test_start)
+_events.spawning_complete.add_listener(_on_spawning_complete)
 _events.request.add_listener(_on_request)
 _events.cpu_warning.add_listener(_on_cpu_warning)
 _events.usage_monitor.add_listener(_on_usage)

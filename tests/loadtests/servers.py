@@ -20,16 +20,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def stall_server(*, stall_after_s: float | None = None, stall_s: float = 1.0) -> Iterator[str]:
+def stall_server(*, stall_after_s: float | None = None, stall_s: float = 1.0,
+                 skip: int = 0) -> Iterator[str]:
     """Serve ``/ping`` on a free 127.0.0.1 port; ``stall_after_s`` after the first request
-    the whole server freezes for ``stall_s`` once (its event loop is blocked)."""
+    (not counting the first ``skip``) the whole server freezes for ``stall_s`` once (its
+    event loop is blocked)."""
     loop = asyncio.new_event_loop()
     port = _free_port()
     ready = threading.Event()
-    state = {"armed": stall_after_s is not None}
+    state = {"armed": stall_after_s is not None, "seen": 0}
 
     async def ping(request: web.Request) -> web.Response:
-        if state["armed"]:
+        state["seen"] += 1
+        if state["armed"] and state["seen"] > skip:
             state["armed"] = False
             assert stall_after_s is not None
             loop.call_later(stall_after_s, time.sleep, stall_s)

@@ -8,7 +8,8 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from loadtests.merge import merge_trial
-from loadtests.recorder import Recorder, RecorderSettings
+from loadtests.open_model import TrialClock
+from loadtests.recorder import TIMED_OUT, Recorder, RecorderSettings
 from loadtests.scenarios import checks
 
 PAYMENT = {
@@ -39,7 +40,8 @@ def test_parts_merge_into_one_sorted_trial(tmp_path: Path) -> None:
     settings = RecorderSettings(parts_dir=parts, warmup_s=1.0, duration_s=10.0)
     for n, offset in enumerate((0.0, 0.5)):
         rec = Recorder(settings, f"worker{n}")
-        rec.start(100.0)
+        rec.start(99.0)
+        rec.begin(TrialClock(100.0, settings.warmup_s, settings.duration_s, drain_s=5.0))
         for i in range(4):
             rec.record(t=100.0 + offset + i, name="GET /ping", method="GET",
                        latency_ms=1.5 + i, status=200, ok=True)
@@ -57,3 +59,27 @@ def test_parts_merge_into_one_sorted_trial(tmp_path: Path) -> None:
     assert hist.get_total_count() == 6 == summary.measured
     assert summary.parts == 2
     assert not parts.exists()
+
+
+def test_recorder_counts_completions_inside_the_window(tmp_path: Path) -> None:
+    """Throughput counts completions in the window; latency counts the window's starts."""
+    settings = RecorderSettings(parts_dir=tmp_path, warmup_s=1.0, duration_s=2.0)
+    rec = Recorder(settings, "local")
+    rec.begin(TrialClock(100.0, 1.0, 2.0, drain_s=1.0))
+    # started in the warm-up, done inside the window: served in the window, not measured
+    rec.record(t=100.9, name="a", method="GET", latency_ms=200.0, status=200, ok=True)
+    # started in the window, done after it (the drain): measured, not completed in it
+    rec.record(t=102.9, name="a", method="GET", latency_ms=300.0, status=200, ok=True)
+    # started and done in the window, but failed
+    rec.record(t=101.5, name="a", method="GET", latency_ms=1.0, status=500, ok=False)
+    rec.iteration(started=100.9, ended=101.1, ok=True)
+    rec.iteration(started=102.9, ended=103.2, ok=True)
+    rec.timed_out_iteration(started=102.95, now=104.0, measured=True)
+    assert (rec.completed_in_window, rec.ok_in_window) == (2, 1)
+    assert rec.measured == 3  # two requests and the timed-out iteration's row
+    assert (rec.iterations_started, rec.iterations_completed, rec.iterations_failed) == (2, 1, 1)
+    assert rec.timed_out == 1
+    rec.close()
+    with gzip.open(tmp_path / "local.samples.csv.gz", "rt") as fh:
+        names = [line.split(",")[1] for line in fh]
+    assert names.count(TIMED_OUT) == 1
