@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from loadtests.config import DOCS, RunConfig, resolve
+from loadtests.config import DOCS, QUICK_DOC, RunConfig, resolve
 from loadtests.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -36,6 +36,10 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 # flag -> knob; every flag defaults to None so "not given" is distinguishable.
 FLAGS: dict[str, str] = {
     "--label": "label", "--targets": "targets", "--scenario": "scenario",
+    "--model": "load_model", "--slo-factor": "slo_factor", "--search-start": "search_start",
+    "--search-floor": "search_floor", "--search-resolution": "search_resolution",
+    "--search-warmup": "search_warmup_s", "--search-duration": "search_duration_s",
+    "--confirm-trials": "confirm_trials",
     "--users": "users", "--spawn-rate": "spawn_rate", "--rate": "rate",
     "--duration": "duration_s", "--warmup": "warmup_s", "--trials": "trials",
     "--order": "order", "--think-time": "think_time_s", "--processes": "processes",
@@ -64,8 +68,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_load_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true",
-                        help="short preset: 1 trial per target, 3 s warm-up + 10 s, 8 users")
+    parser.add_argument("--quick", action="store_true", help="short preset: " + QUICK_DOC)
     defaults = RunConfig()
     for flag, knob in FLAGS.items():
         default = getattr(defaults, knob)
@@ -156,23 +159,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> int:
+    from loadtests.capacity import capacity_work
     from loadtests.run import execute
     from loadtests.trials import plan_run, plan_sweep
 
-    plans = plan_sweep(config) if kind == "sweep" else plan_run(config)
     started = time.monotonic()
-    if kind == "sweep" and (config.sweep_users or config.sweep_rates):
-        stairs = config.sweep_users or config.sweep_rates
-        model = (f"{'users' if config.sweep_users else 'rate'} stairs "
-                 + ",".join(f"{v:g}" for v in stairs))
-    elif config.rate:
-        model = f"open model, {config.rate:g}/s, cap {config.users} users"
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    stairs = config.sweep_users or config.sweep_rates
+    work: Any
+    if config.model == "capacity" and not (kind == "sweep" and stairs):
+        work = capacity_work(config, log)
+        objective = (f"given: {config.slo}" if config.slo_p99_ms is not None
+                     else "derived from the unloaded p99")
+        what = f"capacity search at a latency objective ({objective})"
+        if kind == "sweep":
+            what += " at each gateway setting"
     else:
-        model = f"closed model, {config.users} users"
-    print(f"paybench {kind}: {len(plans)} trials ({', '.join(config.targets)}; {model}; "
-          f"scenario {config.scenario})", flush=True)
-    outcome = execute(config, plans, argv=argv, kind=kind, base_env=env,
-                      log=lambda line: print(line, flush=True))
+        work = plan_sweep(config) if kind == "sweep" else plan_run(config)
+        if kind == "sweep" and stairs:
+            what = (f"{'users' if config.sweep_users else 'rate'} stairs "
+                    + ",".join(f"{v:g}" for v in stairs))
+        elif config.rate:
+            what = f"open model, {config.rate:g} iterations/s, cap {config.users} users"
+        else:
+            what = f"closed model, {config.users} users"
+        what = f"{len(work)} trials; {what}"
+    print(f"paybench {kind}: {', '.join(config.targets)}; {what}; scenario {config.scenario}",
+          flush=True)
+    outcome = execute(config, work, argv=argv, kind=kind, base_env=env, log=log)
     if outcome.summary:
         print()
         print(outcome.summary)

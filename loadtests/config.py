@@ -27,6 +27,7 @@ from typing import Any
 from loadtests.errors import ConfigError
 
 SERVICE_TARGETS = ("legacy", "engine")
+MODELS = ("capacity", "closed", "open")
 SCENARIOS = ("checkout", "browse", "refunds", "retry_storm", "mixed", "ping")
 GATEWAY_PROFILES = ("instant", "fast", "realistic")
 ORDERS = ("alternate", "abba", "shuffle")
@@ -43,12 +44,20 @@ class RunConfig:
     label: str = "run"
     targets: tuple[str, ...] = SERVICE_TARGETS
     scenario: str = "checkout"
+    load_model: str = "capacity"
     users: int = 20
     spawn_rate: float | None = None
     rate: float | None = None
-    duration_s: float = 12.0
-    warmup_s: float = 3.0
+    duration_s: float = 10.0
+    warmup_s: float = 2.0
     trials: int = 5  # 5 vs 5 is the fewest that lets Mann-Whitney reach p < 0.01
+    slo_factor: float = 2.0
+    search_start: float = 2.0
+    search_floor: float = 0.25
+    search_resolution: float = 0.10
+    search_warmup_s: float = 2.0
+    search_duration_s: float = 8.0
+    confirm_trials: int = 5
     order: str = "alternate"
     think_time_s: float = 0.0
     processes: int = 1
@@ -82,8 +91,19 @@ class RunConfig:
 
     @property
     def model(self) -> str:
-        """``open`` when a target arrival rate is set, else ``closed``."""
-        return "open" if self.rate is not None else "closed"
+        """``capacity`` (a search per target), ``open`` (a fixed rate) or ``closed``."""
+        return "open" if self.rate is not None else self.load_model
+
+    @property
+    def slo_p99_ms(self) -> float | None:
+        """The absolute p99 objective given by ``slo`` (None: derive one)."""
+        return _slo_part(self.slo, "p99")
+
+    @property
+    def slo_error_ratio(self) -> float:
+        """The error-ratio objective given by ``slo`` (1% by default)."""
+        value = _slo_part(self.slo, "errors")
+        return 0.01 if value is None else value
 
     @property
     def effective_spawn_rate(self) -> float:
@@ -103,13 +123,23 @@ DOCS: dict[str, str] = {
     "label": "name appended to the run directory",
     "targets": "comma list of targets to measure (legacy, engine, or names given by target_urls)",
     "scenario": "load scenario: " + ", ".join(SCENARIOS),
-    "users": "closed model: concurrent users; open model: concurrency cap "
-    "(default max(20, 5 s of arrivals); in a rate sweep a lower bound)",
+    "load_model": "capacity (search each target's capacity at the latency objective), closed "
+    "(--users concurrent users) or open (--rate iterations/s); --users and --rate imply theirs",
+    "users": "closed model: concurrent users; open model and capacity search: concurrency cap "
+    "(default max(20, 5 s of arrivals); a lower bound)",
     "spawn_rate": "users started per second (default: all users within one second)",
     "rate": "open model: scenario iterations started per second (unset = closed model)",
-    "duration_s": "measured seconds per trial, after the warm-up",
+    "duration_s": "measured seconds per trial (capacity search: per confirmation trial)",
     "warmup_s": "warm-up seconds per trial, recorded but excluded from the numbers",
-    "trials": "trials per target, interleaved across targets",
+    "trials": "closed/open model: trials per target, interleaved across targets",
+    "slo_factor": "capacity search: latency objective = this x the lowest unloaded p99 "
+    "(unless --slo gives one)",
+    "search_start": "capacity search: first offered rate (iterations/s), low enough to be unloaded",
+    "search_floor": "capacity search: lowest rate tried when a target fails the first one",
+    "search_resolution": "capacity search: bisect until the bracket is this narrow (0.1 = 10%)",
+    "search_warmup_s": "capacity search: warm-up seconds of a search step",
+    "search_duration_s": "capacity search: measured seconds of a search step",
+    "confirm_trials": "capacity search: confirmation trials per target at its capacity",
     "order": "trial order: alternate (A B A B), abba (A B B A), shuffle (seeded, per round)",
     "think_time_s": "pause between iterations of a closed-model user",
     "processes": "Locust processes generating load (one core each)",
@@ -125,7 +155,8 @@ DOCS: dict[str, str] = {
     "target_urls": "already running targets, name=URL comma list (not started or reset)",
     "api_keys": "merchant API keys for targets given by target_urls (comma list)",
     "out": "directory under which run directories are created",
-    "slo": "SLO gates, e.g. p99<500ms,errors<1%; a tripped gate exits 1",
+    "slo": "latency objective and SLO gates, e.g. p99<500ms,errors<1%: the capacity search "
+    "uses it instead of a derived one; a tripped gate exits 1",
     "locustfile": "custom locustfile replacing the built-in scenario",
     "open_late_ms": "open model: a start later than this after its intended time is late",
     "open_drop_after_ms": "open model: a start further behind than this is dropped",
@@ -146,13 +177,20 @@ DOCS: dict[str, str] = {
 
 QUICK: dict[str, Any] = {
     "label": "quick",
-    "users": 8,
-    "duration_s": 10.0,
-    "warmup_s": 3.0,
+    "duration_s": 5.0,
+    "warmup_s": 1.0,
     "trials": 1,
     "step_duration_s": 6.0,
     "step_warmup_s": 2.0,
+    "search_start": 4.0,
+    "search_resolution": 0.25,
+    "search_warmup_s": 1.0,
+    "search_duration_s": 4.0,
+    "confirm_trials": 2,
 }
+QUICK_DOC = ("coarser and shorter: search steps of 1 s warm-up + 4 s from 4 iterations/s to "
+             "within 25%, 2 confirmation trials of 1 + 5 s; 1 trial per target in the closed "
+             "or open model")
 
 
 # -- value parsers: each accepts a native TOML value or a string from env/CLI ----------------
@@ -251,12 +289,20 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "label": _str,
     "targets": _names,
     "scenario": _str,
+    "load_model": _str,
     "users": _int,
     "spawn_rate": _opt_float,
     "rate": _opt_float,
     "duration_s": _float,
     "warmup_s": _float,
     "trials": _int,
+    "slo_factor": _float,
+    "search_start": _float,
+    "search_floor": _float,
+    "search_resolution": _float,
+    "search_warmup_s": _float,
+    "search_duration_s": _float,
+    "confirm_trials": _int,
     "order": _str,
     "think_time_s": _float,
     "processes": _int,
@@ -351,6 +397,12 @@ def resolve(
     explicit = {k for k, v in cli.items() if v is not None} | set(env_values) | set(file_values)
     if values.get("rate") is not None and "users" not in explicit:
         values["users"] = open_cap(float(values["rate"]))
+    if "load_model" not in explicit:
+        # --users alone asks for the closed model, --rate for the open one
+        if values.get("rate") is not None:
+            values["load_model"] = "open"
+        elif "users" in explicit:
+            values["load_model"] = "closed"
     config = RunConfig(**values)
     validate(config)
     return config
@@ -394,6 +446,18 @@ def validate(config: RunConfig) -> None:
         (config.step_duration_s > 0, "step_duration_s must be > 0"),
         (config.step_warmup_s >= 0, "step_warmup_s must be >= 0"),
         (config.step_trials >= 1, "step_trials must be >= 1"),
+        (config.load_model in MODELS, f"load_model must be one of {', '.join(MODELS)}"),
+        (not (config.load_model == "capacity" and config.rate is not None),
+         "a capacity search chooses its own rates: drop rate, or use load_model open"),
+        (not (config.load_model == "open" and config.rate is None),
+         "the open model needs rate (iterations per second)"),
+        (config.slo_factor > 1, "slo_factor must be > 1"),
+        (0 < config.search_floor <= config.search_start,
+         "search_start must be >= search_floor > 0"),
+        (0 < config.search_resolution < 1, "search_resolution must be within 0..1"),
+        (config.search_warmup_s >= 0, "search_warmup_s must be >= 0"),
+        (config.search_duration_s > 0, "search_duration_s must be > 0"),
+        (config.confirm_trials >= 1, "confirm_trials must be >= 1"),
         (len(config.targets) >= 1, "targets must name at least one target"),
         (len(set(config.targets)) == len(config.targets), "targets must be distinct"),
         (config.order in ORDERS, f"order must be one of {', '.join(ORDERS)}"),
@@ -435,6 +499,16 @@ def validate(config: RunConfig) -> None:
             parse_slo(config.slo)
         except ValueError as exc:
             raise ConfigError(str(exc), source="slo") from None
+
+
+def _slo_part(spec: str | None, metric: str) -> float | None:
+    """The limit of ``metric`` (``p99`` in ms, ``errors`` as a ratio) in an SLO spec."""
+    if not spec:
+        return None
+    from reports.gates import slo_limits
+
+    p99, errors = slo_limits(parse_slo(spec))
+    return p99 if metric == "p99" else errors
 
 
 def redact(url: str | None) -> str | None:

@@ -49,6 +49,8 @@ class LoadSpec:
     open_drop_after_ms: float = 1000.0
     stop_timeout_s: float = 2.0
     drain_s: float = 10.0
+    abort_p99_ms: float | None = None
+    abort_error_ratio: float = 0.01
     locustfile: Path | None = None
 
     @property
@@ -125,6 +127,9 @@ def child_env(spec: LoadSpec, base_env: Mapping[str, str]) -> dict[str, str]:
     )
     if spec.rate is not None:
         env["PAYBENCH_RATE"] = repr(spec.rate)
+    if spec.abort_p99_ms is not None:
+        env["PAYBENCH_ABORT_P99_MS"] = repr(spec.abort_p99_ms)
+        env["PAYBENCH_ABORT_ERROR_RATIO"] = repr(spec.abort_error_ratio)
     return env
 
 

@@ -53,6 +53,7 @@ class PartsSummary:
     t0: float | None = None
     window_start: float | None = None
     window_end: float | None = None
+    aborted: str | None = None
     roles: list[str] = field(default_factory=list)
 
 
@@ -90,10 +91,15 @@ def summarise_parts(parts_dir: Path) -> PartsSummary:
             summary.t_start = min(summary.t_start or t_start, t_start)
         # Every process of a trial shares the master's clock; a part without one (a
         # process that died before the schedule started) adds no window.
-        for key in ("t0", "window_start", "window_end"):
+        for key in ("t0", "window_start"):
             value = data.get(key)
             if value is not None and getattr(summary, key) is None:
                 setattr(summary, key, float(value))
+        end = data.get("window_end")
+        if end is not None:  # a process that stopped its step early cut the window short
+            summary.window_end = min(summary.window_end or float(end), float(end))
+        if data.get("aborted") and summary.aborted is None:
+            summary.aborted = str(data["aborted"])
         counts = data.get("open")
         if counts:
             summary.scheduled += int(counts["scheduled"])

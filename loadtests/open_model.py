@@ -163,3 +163,34 @@ class OpenSchedule:
 def behind_fraction(scheduled: int, late: int, dropped: int) -> float:
     """Share of measured slots that started late or not at all."""
     return (late + dropped) / scheduled if scheduled else 0.0
+
+
+@dataclass(frozen=True)
+class AbortRule:
+    """When a trial can stop early because its outcome is already certain to be a failure.
+
+    Used by the capacity search, where a step only has to say *whether* the target held
+    the rate: once more requests than the objective allows have exceeded its latency (or
+    failed), or more starts than allowed were late or dropped, no remaining second can
+    save the step, and every second more only feeds the target's backlog.
+    """
+
+    p99_ms: float
+    error_ratio: float = 0.01
+    behind_ratio: float = 0.01
+    # The window's request count is unknown until its end; bound it from above by the
+    # requests per iteration seen so far times this margin.
+    margin: float = 2.0
+
+    def verdict(self, *, planned_iterations: float, requests_per_iteration: float,
+                over: int, failed: int, behind: int) -> str | None:
+        """Why the step has already failed, or None while it still could pass."""
+        total = planned_iterations * max(requests_per_iteration, 1.0) * self.margin
+        if over > 0.01 * total:
+            return (f"{over} requests already slower than the objective's {self.p99_ms:g} ms: "
+                    "its p99 cannot be met")
+        if failed > self.error_ratio * total:
+            return f"{failed} requests already failed: the error objective cannot be met"
+        if behind > self.behind_ratio * planned_iterations:
+            return f"{behind} starts already late or dropped"
+        return None

@@ -23,6 +23,7 @@ import gc
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import gevent
@@ -30,23 +31,40 @@ from gevent.event import AsyncResult, Event
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 
 from loadtests import locust_process
-from loadtests.open_model import MEASURED, OpenSchedule, OpenSettings, TrialClock
+from loadtests.open_model import MEASURED, AbortRule, OpenSchedule, OpenSettings, TrialClock
 from loadtests.recorder import Recorder
 
 START_MARGIN_S = locust_process.START_MARGIN_S  # from "every user exists" to the first slot
+WATCH_EVERY_S = 0.25
+ABORT_DRAIN_S = 1.0  # an aborted step's outcome is known: its stragglers need no long wait
 FOREVER_S = 10 * 365 * 86400.0
 
 
 class Iteration:
-    """One run of a scenario task: when it started and whether any request failed."""
+    """One run of a scenario task: when it started, whether any request failed, and the
+    requests it has in flight (their starts; a task may send several at once)."""
 
-    __slots__ = ("failed", "first_sent", "intended", "start")
+    __slots__ = ("failed", "first_sent", "intended", "pending", "start", "timed_out")
 
     def __init__(self, start: float, intended: float | None) -> None:
         self.start = start
         self.intended = intended
         self.failed = False
         self.first_sent = False
+        self.timed_out = False  # recorded as such: a late answer must not count twice
+        self.pending: list[float] = []
+
+    def sent(self, t: float) -> None:
+        """A request of this iteration started (its latency runs from ``t``)."""
+        self.pending.append(t)
+
+    def answered(self, t: float) -> None:
+        """The request that started at ``t`` ended."""
+        try:
+            self.pending.remove(t)
+        except ValueError:
+            if self.pending:  # started before we saw it: forget the oldest instead
+                self.pending.pop(0)
 
 
 class Pacer:
@@ -61,6 +79,7 @@ class Pacer:
         duration_s: float,
         drain_s: float,
         on_done: Callable[[], None],
+        abort_rule: AbortRule | None = None,
     ) -> None:
         self.recorder = recorder
         self.open_settings = open_settings
@@ -68,6 +87,10 @@ class Pacer:
         self.duration_s = duration_s
         self.drain_s = drain_s
         self.on_done = on_done
+        self.abort_rule = abort_rule
+        self.aborted: str | None = None
+        self.drain_deadline = float("inf")
+        self.ended = 0
         self.clock: TrialClock | None = None
         self.schedule: OpenSchedule | None = None
         self.started = Event()
@@ -89,11 +112,16 @@ class Pacer:
         gc.collect()
         gc.freeze()
         self.clock = TrialClock(t0, self.warmup_s, self.duration_s, self.drain_s)
+        self.drain_deadline = self.clock.drain_deadline
         if self.recorder is not None:
             self.recorder.begin(self.clock)
+            if self.abort_rule is not None:
+                self.recorder.over_ms = self.abort_rule.p99_ms
         if self.open_settings is not None:
             self.schedule = OpenSchedule(self.open_settings, self.clock)
             gevent.spawn(self._dispatch)
+            if self.abort_rule is not None and self.recorder is not None:
+                gevent.spawn(self._watch, self.abort_rule, self.recorder)
         else:
             gevent.spawn(self._close_at, self.clock.window_end)
         self.started.set()
@@ -125,6 +153,7 @@ class Pacer:
         """The user finished ``it`` (its last request returned)."""
         if it in self.running:
             self.running.discard(it)
+            self.ended += 1
             if self.recorder is not None:
                 self.recorder.iteration(started=it.start, ended=time.time(), ok=not it.failed)
 
@@ -142,7 +171,7 @@ class Pacer:
     def _dispatch(self) -> None:
         schedule = self.schedule
         assert schedule is not None
-        while (slot := schedule.next_slot()) is not None:
+        while not self.closed and (slot := schedule.next_slot()) is not None:
             delay = slot - time.time()
             if delay > 0:
                 gevent.sleep(delay)
@@ -151,6 +180,45 @@ class Pacer:
                 due = self.backlog.popleft()
                 if not schedule.too_late(due, time.time()):
                     self.idle.pop().set(due)
+        if not self.closed:
+            self._close()
+
+    def _watch(self, rule: AbortRule, recorder: Recorder) -> None:
+        """Stop the step as soon as its failure is certain (capacity search only)."""
+        clock, schedule, settings = self.clock, self.schedule, self.open_settings
+        assert clock is not None
+        assert schedule is not None
+        assert settings is not None
+        planned = settings.rate / settings.processes * clock.duration_s
+        while not self.closed:
+            gevent.sleep(WATCH_EVERY_S)
+            now = time.time()
+            if now < clock.window_start:
+                continue
+            limit = now - rule.p99_ms / 1000.0
+            late_ones = sum(1 for it in self.running if it.start >= clock.window_start
+                            for sent in it.pending if sent < limit)
+            reason = rule.verdict(
+                planned_iterations=planned,
+                requests_per_iteration=recorder.requests / self.ended if self.ended else 1.0,
+                over=recorder.over + late_ones, failed=recorder.measured_failed,
+                behind=schedule.late + schedule.dropped)
+            if reason is not None and not self.closed:
+                self.abort(reason, now)
+                return
+
+    def abort(self, reason: str, now: float) -> None:
+        """End the window now: nothing new starts, what runs gets a short drain."""
+        clock = self.clock
+        assert clock is not None
+        self.aborted = reason
+        cut = replace(clock, duration_s=max(0.0, now - clock.window_start))
+        self.clock = cut
+        if self.schedule is not None:
+            self.schedule.clock = cut
+        if self.recorder is not None:
+            self.recorder.clock = cut
+        self.drain_deadline = now + min(self.drain_s, ABORT_DRAIN_S)
         self._close()
 
     def _close_at(self, t: float) -> None:
@@ -168,17 +236,18 @@ class Pacer:
             self.idle.pop().set(None)
 
     def _finish(self) -> None:
-        clock = self.clock
-        assert clock is not None
         while not self.closed:
             gevent.sleep(0.05)
-        while self.running and time.time() < clock.drain_deadline:
+        while self.running and time.time() < self.drain_deadline:
             gevent.sleep(0.02)
+        clock = self.clock  # shorter if the step was aborted
+        assert clock is not None
         now = time.time()
         if self.recorder is not None:
             for it in list(self.running):
+                it.timed_out = True
                 self.recorder.timed_out_iteration(
-                    started=it.start, now=now, measured=clock.phase(it.start) == MEASURED)
+                    pending=it.pending, now=now, measured=clock.phase(it.start) == MEASURED)
             self.recorder.settle()
         self.running.clear()
         self.on_done()
@@ -216,6 +285,7 @@ def paced_user(base: Any, pacer: Pacer) -> Any:
             self._state = LOCUST_STATE_RUNNING
 
         def context(self) -> dict[str, Any]:
+            # Locust asks for the context as each request starts.
             ctx: dict[str, Any] = dict(super().context())
             it = self._it
             if it is not None:
@@ -224,6 +294,11 @@ def paced_user(base: Any, pacer: Pacer) -> Any:
                     # The first request of an open-model iteration runs from its slot.
                     it.first_sent = True
                     ctx["intended_start"] = it.intended
+                    it.sent(it.intended)
+                else:
+                    sent = time.time()
+                    ctx["paybench_sent"] = sent
+                    it.sent(sent)
             return ctx
 
     PacedUser.__name__ = f"{'Open' if pacer.open else 'Closed'}{base.__name__}"

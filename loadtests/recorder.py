@@ -17,6 +17,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,9 @@ class Recorder:
         self.iterations_completed = 0
         self.iterations_failed = 0
         self.timed_out = 0
+        self.over_ms: float | None = None  # the capacity search's latency objective
+        self.over = 0
+        self.measured_failed = 0
         self.cpu_warning = False
         self.cpu_max = 0.0
         self._rows: list[tuple[str, str, str, str, int, int, int]] = []
@@ -129,6 +133,9 @@ class Recorder:
         if phase == MEASURED:
             self.measured += 1
             self.histogram.record_value(to_us(latency_ms))
+            self.measured_failed += int(not ok)
+            if self.over_ms is not None and latency_ms > self.over_ms:
+                self.over += 1
         if self.clock is not None and self.clock.in_window(t + latency_ms / 1000.0):
             self.completed_in_window += 1
             self.ok_in_window += int(ok)
@@ -148,14 +155,17 @@ class Recorder:
         if self.clock.in_window(ended):
             self.iterations_completed += 1
 
-    def timed_out_iteration(self, *, started: float, now: float, measured: bool) -> None:
-        """An iteration still running when the drain ended: one failed row, named so."""
-        self.timed_out += 1
+    def timed_out_iteration(self, *, pending: Sequence[float], now: float,
+                            measured: bool) -> None:
+        """An iteration still running when the drain ended: a failed row, named so, for
+        each of its requests still without an answer (none if it was between requests)."""
         if measured:
             self.iterations_started += 1
             self.iterations_failed += 1
-        self.record(t=started, name=TIMED_OUT, method="-", latency_ms=(now - started) * 1000.0,
-                    status=0, ok=False, phase=MEASURED if measured else WARMUP)
+        for sent in pending:
+            self.timed_out += 1
+            self.record(t=sent, name=TIMED_OUT, method="-", latency_ms=(now - sent) * 1000.0,
+                        status=0, ok=False, phase=MEASURED if measured else WARMUP)
 
     def settle(self) -> None:
         """The drain is over: writes may block the loop again."""

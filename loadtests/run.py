@@ -72,11 +72,11 @@ def config_document(
     config: RunConfig,
     *,
     targets: Mapping[str, Mapping[str, Any]],
-    plans: Sequence[TrialPlan],
+    plans: Sequence[TrialPlan] | None,
     argv: Sequence[str],
     kind: str,
 ) -> dict[str, Any]:
-    """The ``config.json`` of a run."""
+    """The ``config.json`` of a run (``plans`` None: a capacity search decides its trials)."""
     knobs = as_json(config)
     load: dict[str, Any] = {
         "model": config.model,
@@ -85,7 +85,8 @@ def config_document(
         "spawn_rate": config.effective_spawn_rate,
         "duration_s": config.step_duration_s if kind == "sweep" else config.duration_s,
         "warmup_s": config.step_warmup_s if kind == "sweep" else config.warmup_s,
-        "trials": config.step_trials if kind == "sweep" else config.trials,
+        "trials": (None if plans is None else config.step_trials if kind == "sweep"
+                   else config.trials),
         "scenario": config.scenario if config.locustfile is None else "custom",
         "order": config.order,
         "think_time_s": config.think_time_s,
@@ -93,7 +94,15 @@ def config_document(
         "open_late_ms": config.open_late_ms,
         "open_drop_after_ms": config.open_drop_after_ms,
         "open_max_behind": config.open_max_behind,
+        "drain_s": config.drain_s,
     }
+    if config.model == "capacity":
+        load["search"] = {
+            "start": config.search_start, "floor": config.search_floor,
+            "resolution": config.search_resolution, "warmup_s": config.search_warmup_s,
+            "duration_s": config.search_duration_s, "confirm_trials": config.confirm_trials,
+            "slo_factor": config.slo_factor, "unit": "iterations/s",
+        }
     doc: dict[str, Any] = {
         "label": config.label,
         "kind": kind,
@@ -106,7 +115,7 @@ def config_document(
         "database": knobs["database_url"] or "embedded",
         "redis": knobs["redis_url"] or "embedded",
         "baseline": "legacy" if "legacy" in config.targets else config.targets[0],
-        "schedule": [p.name for p in plans],
+        "schedule": [p.name for p in plans] if plans is not None else None,
         "command": ["paybench", *argv],
         "knobs": knobs,
         "complete": False,
@@ -146,6 +155,17 @@ def target_settings(config: RunConfig, urls: Mapping[str, str],
     return out
 
 
+def fetch_gateway_profile(gateway_url: str) -> dict[str, Any] | None:
+    """The simulator's effective profile (latencies, faults), for the report (best effort)."""
+    try:
+        with urllib.request.urlopen(f"{gateway_url}/__admin__/profile", timeout=10) as resp:
+            doc = json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+    profile = doc.get("profile") if isinstance(doc, dict) else None
+    return profile if isinstance(profile, dict) else None
+
+
 def fetch_ledger(gateway_url: str) -> Any:
     """The simulator's audit ledger (best effort)."""
     try:
@@ -155,50 +175,34 @@ def fetch_ledger(gateway_url: str) -> Any:
         return None
 
 
+# Adaptive work (a capacity search) decides its trials as it goes: it gets the runner and a
+# way to record settings it derived (the latency objective) in config.json.
+Adaptive = Callable[[TrialRunner, Callable[[str, Any], None]], None]
+
+
 def execute(
     config: RunConfig,
-    plans: Sequence[TrialPlan],
+    plans: Sequence[TrialPlan] | Adaptive,
     *,
     argv: Sequence[str],
     kind: str,
     base_env: Mapping[str, str],
     log: Callable[[str], None] = print,
 ) -> RunOutcome:
-    """Start the stack, run ``plans``, write everything, render the report."""
+    """Start the stack, run ``plans`` (or the adaptive search), write everything, render."""
     run_dir = create_run_dir(config.out, config.label)
     log(f"run directory: {run_dir}")
     t0 = time.monotonic()
     trials: list[dict[str, Any]] = []
     complete, reason = False, None
     config_path = run_dir / "config.json"
-    doc = config_document(config, targets=target_settings(config, {}, None), plans=plans,
+    doc = config_document(config, targets=target_settings(config, {}, None),
+                          plans=plans if isinstance(plans, Sequence) else None,
                           argv=argv, kind=kind)
     write_json(config_path, doc)
     try:
-        from stack.services import Stack
-
-        log(f"[{time.monotonic() - t0:6.1f}s] stack starting "
-            f"(targets {', '.join(config.targets)}, workers {config.workers}, "
-            f"pool {config.db_pool_size}, gateway profile {config.gateway_profile})")
-        with Stack(stack_config(config, run_dir, base_env)) as stack:
-            urls = dict(stack.urls)
-            log(f"[{time.monotonic() - t0:6.1f}s] stack up: "
-                + ", ".join(f"{k} {v}" for k, v in urls.items()))
-            doc["targets"] = target_settings(config, urls, _describe(stack))
-            write_json(config_path, doc)
-            _write_environment(run_dir, stack, config)
-            keys = {t: [m.api_key for m in stack.merchants.get(t, [])] or list(config.api_keys)
-                    for t in config.targets}
-            runner = TrialRunner(run_dir, config, urls=urls, api_keys=keys, stack=stack,
-                                 base_env=base_env, log=log, started=t0)
-            try:
-                trials = runner.run(plans)
-                complete = True
-            finally:
-                trials = runner.results
-                ledger = fetch_ledger(stack.gateway_url)
-                if ledger is not None:
-                    write_json(run_dir / "gateway_ledger.json", ledger)
+        _in_stack(config, plans, run_dir, doc, trials, base_env=base_env, log=log, t0=t0)
+        complete = True
     except RunInterrupted as exc:
         reason = exc.reason
     except KeyboardInterrupt:
@@ -215,6 +219,46 @@ def execute(
     outcome = RunOutcome(run_dir, complete, reason, trials)
     render(outcome, config, log)
     return outcome
+
+
+def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive, run_dir: Path,
+              doc: dict[str, Any], results: list[dict[str, Any]], *,
+              base_env: Mapping[str, str], log: Callable[[str], None], t0: float) -> None:
+    """Start the stack, run the trials in it (each appended to ``results`` as it ends, so
+    an interrupted run keeps them), keep the gateway's ledger."""
+    from stack.services import Stack
+
+    config_path = run_dir / "config.json"
+    log(f"[{time.monotonic() - t0:6.1f}s] stack starting "
+        f"(targets {', '.join(config.targets)}, workers {config.workers}, "
+        f"pool {config.db_pool_size}, gateway profile {config.gateway_profile})")
+    with Stack(stack_config(config, run_dir, base_env)) as stack:
+        urls = dict(stack.urls)
+        log(f"[{time.monotonic() - t0:6.1f}s] stack up: "
+            + ", ".join(f"{k} {v}" for k, v in urls.items()))
+        doc["targets"] = target_settings(config, urls, _describe(stack))
+        doc["gateway"] = fetch_gateway_profile(stack.gateway_url)
+        write_json(config_path, doc)
+        _write_environment(run_dir, stack, config)
+        keys = {t: [m.api_key for m in stack.merchants.get(t, [])] or list(config.api_keys)
+                for t in config.targets}
+        runner = TrialRunner(run_dir, config, urls=urls, api_keys=keys, stack=stack,
+                             base_env=base_env, log=log, started=t0)
+        runner.results = results
+
+        def note(key: str, value: Any) -> None:
+            doc[key] = value
+            write_json(config_path, doc)
+
+        try:
+            if isinstance(plans, Sequence):
+                runner.run(plans)
+            else:
+                plans(runner, note)
+        finally:
+            ledger = fetch_ledger(stack.gateway_url)
+            if ledger is not None:
+                write_json(run_dir / "gateway_ledger.json", ledger)
 
 
 def stack_config(config: RunConfig, run_dir: Path, base_env: Mapping[str, str]) -> Any:

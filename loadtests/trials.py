@@ -53,6 +53,10 @@ class TrialPlan:
     offered: float | None = None
     gateway_profile: str | None = None
     gateway_latency_ms: float | None = None
+    phase: str | None = None  # capacity search: "search" or "confirm"
+    abort_p99_ms: float | None = None  # stop the trial once it certainly misses this
+    abort_error_ratio: float = 0.01
+    drain_s: float | None = None  # None: the run's drain
 
     @property
     def name(self) -> str:
@@ -219,7 +223,6 @@ class TrialRunner:
                 f"{plan.name}{step}"
             )
             trial = self.run_one(plan)
-            self.results.append(trial)
             flag = "" if trial["valid"] else "  INVALID: " + "; ".join(trial["invalid_reasons"])
             self.log(
                 f"         {trial['requests_measured']} requests measured, "
@@ -272,6 +275,7 @@ class TrialRunner:
         trial = self._trial_json(plan, started_at, summary, reasons, interrupted is None)
         trial["idle_wait_s"] = idle_wait_s
         write_json(trial_dir / "trial.json", trial)
+        self.results.append(trial)
         if interrupted:
             raise RunInterrupted(interrupted)
         return trial
@@ -286,7 +290,9 @@ class TrialRunner:
             processes=cfg.processes, api_keys=self.api_keys.get(plan.target, cfg.api_keys),
             think_time_s=cfg.think_time_s, seed=cfg.seed, open_late_ms=cfg.open_late_ms,
             open_drop_after_ms=cfg.open_drop_after_ms, stop_timeout_s=cfg.stop_timeout_s,
-            drain_s=cfg.drain_s, locustfile=cfg.locustfile,
+            drain_s=plan.drain_s if plan.drain_s is not None else cfg.drain_s,
+            locustfile=cfg.locustfile, abort_p99_ms=plan.abort_p99_ms,
+            abort_error_ratio=plan.abort_error_ratio,
         )
 
     def _sampler(self, trial_dir: Path, locust: LocustProcess) -> Any:
@@ -332,6 +338,8 @@ class TrialRunner:
             "rate": plan.rate,
             "step": plan.step,
             "offered": plan.offered,
+            "phase": plan.phase,
+            "aborted": summary.aborted,
             "scenario": self.config.scenario if self.config.locustfile is None else "custom",
             "warmup_s": plan.warmup_s,
             "duration_s": plan.duration_s,
@@ -343,7 +351,7 @@ class TrialRunner:
             "complete": complete,
             "window_start": summary.window_start,
             "window_end": summary.window_end,
-            "drain_s": self.config.drain_s,
+            "drain_s": plan.drain_s if plan.drain_s is not None else self.config.drain_s,
             "late_starts": summary.late_starts,
             "dropped_starts": summary.dropped_starts,
             "late_queued": summary.late_queued,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports import capacity as rcap
 from reports import stats
 from reports.load import TIMED_OUT, RunData, TrialData
 
@@ -86,13 +87,19 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
     window = end - start if math.isfinite(end - start) else math.nan
     n = len(meas)
     ok = int(meas["ok"].sum())
+    # Requests the drain gave up on have no outcome: their latency counts (as a lower
+    # bound), they are counted as timed out, and they are not errors.
+    is_timed_out = (meas["name"].astype(str) == TIMED_OUT).to_numpy()
+    timed_out = int(is_timed_out.sum())
+    failed = n - ok - timed_out
     pct = stats.latency_percentiles(lat)
     done, done_ok = stats.completions(
         trial.samples["t"].to_numpy(dtype=np.float64),
         trial.samples["latency_ms"].to_numpy(dtype=np.float64),
         trial.samples["ok"].to_numpy(dtype=np.int8),
         start=start, end=end)
-    timed_out = int((meas["name"].astype(str) == TIMED_OUT).sum())
+    t_all = trial.samples["t"].to_numpy(dtype=np.float64)
+    started = int(((t_all >= start) & (t_all < end)).sum())
     growth = stats.latency_growth(meas["t"].to_numpy(dtype=np.float64), lat,
                                   start=start, end=end)
     iterations = _num(meta.get("iterations_completed"))
@@ -121,8 +128,8 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
     reasons.extend(r for r in extra if r not in reasons)
     valid = runner_valid and not extra and meta.get("cpu_warning") is not True
 
-    failed = meas.loc[meas["ok"] == 0, "status"]
-    errors_by_status = {str(k): int(v) for k, v in failed.value_counts().sort_index().items()}
+    errors = meas.loc[(meas["ok"] == 0).to_numpy() & ~is_timed_out, "status"]
+    errors_by_status = {str(k): int(v) for k, v in errors.value_counts().sort_index().items()}
     return {
         "trial": trial.dir_name,
         "target": trial.target,
@@ -137,6 +144,7 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
         "step": meta.get("step"),
         "offered": meta.get("offered"),
         "phase": meta.get("phase"),
+        "aborted": meta.get("aborted"),
         "gateway_latency_ms": meta.get("gateway_latency_ms"),
         "scenario": meta.get("scenario"),
         "started_at": meta.get("started_at"),
@@ -147,12 +155,13 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
         "ok_requests": ok,
         "warmup_requests": int((trial.samples["warmup"] != 0).sum()),
         "completed_in_window": done,
+        "started_rps": _clean(stats.rate(started, window)),
         "throughput_rps": _clean(stats.rate(done, window)),
         "goodput_rps": _clean(stats.rate(done_ok, window)),
         "iterations_rps": _clean(stats.rate(int(iterations), window))
         if iterations is not None else None,
         "offered_rps": _num(meta.get("rate")),
-        "error_ratio": _clean((n - ok) / n if n else math.nan),
+        "error_ratio": _clean(failed / n if n else math.nan),
         "timed_out": timed_out,
         **{f"{k}_ms": _clean(v) for k, v in pct.items()},
         "latency_growth": {k: _clean(v) for k, v in growth.items()},
@@ -183,15 +192,31 @@ def _interval_dict(values: list[float]) -> dict[str, Any]:
 
 def _is_plain(trial: dict[str, Any]) -> bool:
     return (trial.get("step") is None and trial.get("gateway_latency_ms") is None
-            and not trial.get("profile_swept"))
+            and not trial.get("profile_swept") and trial.get("phase") is None)
 
 
-def headline_trials(trials: list[dict[str, Any]], target: str) -> list[dict[str, Any]]:
+def _at_capacity(trials: list[dict[str, Any]], target: str,
+                 caps: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A capacity run's trials of ``target`` at its capacity rate (its headline trials)."""
+    rate = ((caps or {}).get(target) or {}).get("max_sustainable_offered")
+    if rate is None:
+        return []
+    return [t for t in trials if t["target"] == target and t["valid"]
+            and t.get("phase") in ("search", "confirm") and t.get("offered_rps") is not None
+            and math.isclose(float(t["offered_rps"]), float(rate), rel_tol=1e-9)]
+
+
+def headline_trials(trials: list[dict[str, Any]], target: str,
+                    caps: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Valid trials of ``target`` that the headline figures use.
 
-    Plain trials when the run has any; a pure sweep has none, and then every valid
-    trial is used (the report says the figures span all steps).
+    Plain trials when the run has any; in a capacity run, the trials at the target's
+    capacity; a pure sweep has neither, and then every valid trial is used (the report
+    says the figures span all steps).
     """
+    at_capacity = _at_capacity(trials, target, caps)
+    if at_capacity:
+        return at_capacity
     own = [t for t in trials if t["target"] == target and t["valid"]]
     plain = [t for t in own if _is_plain(t)]
     return plain if plain or not own else own
@@ -214,17 +239,20 @@ def _endpoint_table(run: RunData, target: str, valid_names: set[str]) -> list[di
     return rows
 
 
-def summarise_target(run: RunData, trials: list[dict[str, Any]], target: str) -> dict[str, Any]:
+def summarise_target(run: RunData, trials: list[dict[str, Any]], target: str,
+                     caps: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-target medians and intervals over the headline trials, plus counts."""
     own = [t for t in trials if t["target"] == target]
-    used = headline_trials(trials, target)
+    used = headline_trials(trials, target, caps)
     settings = (run.config.get("targets") or {}).get(target, {})
     return {
         "settings": settings,
         "trials": len(own),
         "valid_trials": sum(1 for t in own if t["valid"]),
         "summary_trials": [t["trial"] for t in used],
-        "summary_scope": "all sweep steps" if used and not _is_plain(used[0]) else "trials",
+        "summary_scope": ("trials at capacity" if used and used[0].get("phase")
+                          else "all sweep steps" if used and not _is_plain(used[0])
+                          else "trials"),
         "requests": int(sum(t["requests"] for t in used)),
         "late_starts": int(sum(t["late_starts"] for t in used)),
         "dropped_starts": int(sum(t["dropped_starts"] for t in used)),
@@ -263,12 +291,23 @@ def compare_targets(trials: list[dict[str, Any]], baseline: str, candidate: str,
 
 
 def capacity(trials: list[dict[str, Any]], target: str, slo: Slo) -> dict[str, Any] | None:
-    """Knee and max sustainable throughput from the target's sweep steps (None if no sweep)."""
-    own = [t for t in trials if t["target"] == target and t.get("step") is not None and t["valid"]]
+    """Capacity from the target's sweep steps (None if no sweep).
+
+    Rate stairs (open model) use the capacity search's sustained rule at the SLO; user
+    stairs (closed model) have no offered rate to keep up with, so their knee is the first
+    step whose p99 or errors break the SLO or whose throughput stops growing.
+    """
+    own = [t for t in trials if t["target"] == target and t.get("step") is not None
+           and t.get("phase") is None]
     if not own:
         return None
+    if all(t.get("model") == "open" for t in own):
+        objective = rcap.Objective(p99_ms=slo.p99_ms, error_ratio=slo.error_ratio,
+                                   explanation=f"p99 <= {slo.p99_ms:g} ms (the SLO)")
+        return rcap.target_capacity(own, objective)
+    valid = [t for t in own if t["valid"]]
     by_step: dict[int, list[dict[str, Any]]] = {}
-    for t in own:
+    for t in valid:
         by_step.setdefault(int(t["step"]), []).append(t)
     steps: list[stats.Step] = []
     rows: list[dict[str, Any]] = []
@@ -276,24 +315,57 @@ def capacity(trials: list[dict[str, Any]], target: str, slo: Slo) -> dict[str, A
         offered = _num(group[0].get("offered"))
         achieved = float(np.median(stats.as_array(_values(group, "throughput_rps"))))
         p99 = float(np.median(stats.as_array(_values(group, "p99_ms"))))
+        p50 = float(np.median(stats.as_array(_values(group, "p50_ms"))))
         err = float(np.median(stats.as_array(_values(group, "error_ratio"))))
         off = offered if offered is not None else float(step)
         steps.append(stats.Step(off, achieved, p99, err))
-        rows.append({"step": step, "offered": offered, "achieved_rps": _clean(achieved),
-                     "p99_ms": _clean(p99), "error_ratio": _clean(err), "trials": len(group),
-                     "late_starts": sum(t["late_starts"] for t in group),
-                     "dropped_starts": sum(t["dropped_starts"] for t in group)})
-    open_model = all(t.get("model") == "open" for t in own)
+        rows.append({"trial": ",".join(t["trial"] for t in group), "phase": "step",
+                     "offered": off, "completed_rps": _clean(achieved), "p50_ms": _clean(p50),
+                     "p99_ms": _clean(p99), "error_ratio": _clean(err)})
     knee = stats.find_knee(steps, slo_p99_ms=slo.p99_ms, max_error_ratio=slo.error_ratio,
-                           offered_is_rate=open_model)
+                           offered_is_rate=False)
+    for i, row in enumerate(rows):
+        row["sustained"] = knee.index is None or i < knee.index
+        row["reasons"] = [knee.reason] if knee.index == i else []
     return {
-        "offered_unit": "req/s" if open_model else "users",
+        "offered_unit": "users", "rate_unit": "requests/s",
         "steps": rows,
         "knee_offered": knee.offered,
         "knee_reason": knee.reason,
         "max_sustainable_rps": _clean(knee.max_sustainable),
         "max_sustainable_offered": knee.max_sustainable_offered,
+        "interval": None, "limited_by": None,
     }
+
+
+def capacity_search(run: RunData, trials: list[dict[str, Any]], targets: list[str],
+                    baseline: str, *, seed: int = 0) -> dict[str, Any] | None:
+    """A capacity run's results: objective, capacities, ratios, latency at a common rate;
+    with a gateway sweep, the same at every gateway setting (``points``) and the headline
+    at the run's own setting (or the first point)."""
+    figs = [t for t in trials if rcap.is_capacity_trial(t)]
+    if not figs:
+        return None
+    for fig, data in zip(trials, run.trials, strict=True):
+        fig.setdefault("gateway_profile", data.meta.get("gateway_profile"))
+    keys = sorted({(f.get("gateway_latency_ms"), f.get("gateway_profile")) for f in figs},
+                  key=lambda k: (k[0] is not None, k[0] or 0.0, str(k[1])))
+    swept = run.config.get("objectives") is not None
+    points: list[dict[str, Any]] = []
+    for latency, profile in keys:
+        objective = rcap.objective_of(run.config, latency, profile if swept else None)
+        if objective is None:
+            continue
+        group = [f for f in figs if (f.get("gateway_latency_ms"), f.get("gateway_profile"))
+                 == (latency, profile)]
+        points.append({"gateway_latency_ms": latency, "gateway_profile": profile,
+                       **rcap.summarise(group, objective, baseline=baseline, targets=targets,
+                                        seed=seed)})
+    if not points:
+        return None
+    head = dict(points[0])
+    head["points"] = points if swept else None
+    return head
 
 
 def gateway_sweep(trials: list[dict[str, Any]], baseline: str, candidate: str,
@@ -378,6 +450,7 @@ def _fairness(run: RunData, targets: list[str]) -> dict[str, Any]:
     return {
         "targets": {name: settings.get(name, {}) for name in targets},
         "gateway_profile": run.config.get("gateway_profile"),
+        "gateway": run.config.get("gateway") or {},
         "load": run.config.get("load") or {},
         "seed": run.config.get("seed"),
         "notes": notes,
@@ -411,10 +484,16 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     has_plain = any(_is_plain(t) and t["valid"] for t in trials)
     comparisons = [compare_targets(trials, pair[0], cand, seed=seed)
                    for cand in targets if pair and cand != pair[0] and has_plain]
-    caps = {name: cap for name in targets if (cap := capacity(trials, name, slo)) is not None}
-    gw = gateway_sweep(trials, pair[0], pair[1], seed=seed) if pair else None
-    profiles = (gateway_sweep(trials, pair[0], pair[1], seed=seed, key="gateway_profile")
-                if pair and isinstance(swept, dict) else None)
+    searched = capacity_search(run, trials, targets, pair[0] if pair else targets[0], seed=seed)
+    if searched is not None:
+        caps = searched["targets"]
+        gw = profiles = None
+    else:
+        caps = {name: cap for name in targets
+                if (cap := capacity(trials, name, slo)) is not None}
+        gw = gateway_sweep(trials, pair[0], pair[1], seed=seed) if pair else None
+        profiles = (gateway_sweep(trials, pair[0], pair[1], seed=seed, key="gateway_profile")
+                    if pair and isinstance(swept, dict) else None)
     incomplete = completeness(run, trials, len(targets))
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
@@ -425,10 +504,11 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "slo": slo.as_dict(),
         "baseline": pair[0] if pair else None,
         "candidate": pair[1] if pair else None,
-        "targets": {name: summarise_target(run, trials, name) for name in targets},
+        "targets": {name: summarise_target(run, trials, name, caps) for name in targets},
         "trials": trials,
         "comparisons": comparisons,
         "capacity": caps or None,
+        "capacity_search": searched,
         "gateway_sweep": gw,
         "profile_sweep": profiles,
         "fairness": _fairness(run, targets),

@@ -154,16 +154,17 @@ def fig_latency_over_time(run: RunData, results: dict[str, Any]) -> Figure | Non
     if not names or not run.trials:
         return None
     by_name = {t["trial"]: t for t in results["trials"]}
+    shown = _time_trials(results)
     height = 2.6 * len(names) + 0.6
     fig = _fig(8.0, height, bottom=0.5 / height, hspace=0.35)
     axes = fig.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
     for ax, name in zip(axes, names, strict=True):
-        trials = [t for t in run.trials if t.target == name and len(t.samples)]
+        trials = [t for t in run.trials if t.target == name and len(t.samples)
+                  and (shown is None or t.dir_name in shown)]
         for k, trial in enumerate(trials):
             info = by_name[trial.dir_name]
-            started = info.get("started_at")
             t = trial.samples["t"].to_numpy(dtype=np.float64)
-            origin = float(started) if isinstance(started, int | float) else float(t.min())
+            origin = _trial_origin(info, trial.meta, t)
             span = float(t.max() - origin) if t.size else 0.0
             width = max(1.0, span / 60.0)
             binned = _binned(t, trial.samples["latency_ms"].to_numpy(dtype=np.float64), origin,
@@ -177,6 +178,12 @@ def fig_latency_over_time(run: RunData, results: dict[str, Any]) -> Figure | Non
             warm = trial.meta.get("warmup_s")
             if k == 0 and isinstance(warm, int | float) and warm > 0:
                 ax.axvspan(0, float(warm), color="grey", alpha=0.15, label="warm-up (excluded)")
+            end = info.get("window_start"), info.get("window_s")
+            if k == 0 and all(isinstance(v, int | float) for v in end) and span > 0:
+                edge = float(end[0]) + float(end[1]) - origin
+                if span > edge:
+                    ax.axvspan(edge, span, color="tab:orange", alpha=0.1,
+                               label="drain (latency counted, throughput not)")
         _plain_log_y(ax)
         ax.set_ylabel("latency (ms)")
         ax.set_title(f"{name}: p99 (thick) and p50 (thin) per time bin", fontsize=10)
@@ -185,6 +192,22 @@ def fig_latency_over_time(run: RunData, results: dict[str, Any]) -> Figure | Non
             ax.legend(fontsize=7, ncol=2, loc="best")
     axes[-1].set_xlabel("time since trial start (s)")
     return fig
+
+
+def _time_trials(results: dict[str, Any]) -> set[str] | None:
+    """A capacity run's trials at capacity (its steps would crowd the figure)."""
+    if not results.get("capacity_search"):
+        return None
+    return {name for info in results["targets"].values() for name in info["summary_trials"]}
+
+
+def _trial_origin(info: dict[str, Any], meta: dict[str, Any], t: np.ndarray[Any, Any]) -> float:
+    """Start of the trial's schedule: window start minus warm-up, else its first sample."""
+    start, warm = info.get("window_start"), meta.get("warmup_s")
+    if isinstance(start, int | float) and isinstance(warm, int | float):
+        return float(start) - float(warm)
+    started = info.get("started_at")
+    return float(started) if isinstance(started, int | float) else float(t.min())
 
 
 def fig_errors(results: dict[str, Any]) -> Figure | None:
@@ -251,35 +274,101 @@ def fig_cpu(results: dict[str, Any]) -> Figure | None:
 
 
 def fig_capacity(results: dict[str, Any]) -> Figure | None:
-    """Throughput and p99 against offered load per target, knee and SLO marked."""
+    """The hockey stick: p50 and p99 against offered rate per target, the objective and each
+    target's capacity marked; below it, completed requests/s against offered rate."""
     caps = results.get("capacity")
     if not caps:
         return None
     colors = _colors(results)
-    fig = _fig(8.0, 6.5, bottom=0.09, hspace=0.12)
-    ax_t, ax_p = fig.subplots(2, 1, sharex=True)
+    fig = _fig(8.0, 7.0, bottom=0.08, hspace=0.15)
+    ax_p, ax_t = fig.subplots(2, 1, sharex=True)
     unit = next(iter(caps.values()))["offered_unit"]
     for name, cap in caps.items():
-        x = [s["offered"] if s["offered"] is not None else s["step"] for s in cap["steps"]]
-        ax_t.plot(x, [s["achieved_rps"] for s in cap["steps"]], "o-", color=colors[name],
-                  label=name)
-        ax_p.plot(x, [s["p99_ms"] for s in cap["steps"]], "o-", color=colors[name], label=name)
-        if cap["knee_offered"] is not None:
-            for ax in (ax_t, ax_p):
-                ax.axvline(cap["knee_offered"], color=colors[name], ls="--", lw=1)
-            ax_t.annotate(f"knee ({name})", (cap["knee_offered"], 0), xytext=(4, 4),
+        rows = sorted((r for r in cap["steps"] if r.get("offered") is not None),
+                      key=lambda r: r["offered"])
+        if not rows:
+            continue
+        # one line through the median of each rate; every trial as a point
+        x_all = np.array([r["offered"] for r in rows], dtype=np.float64)
+        held = np.array([r.get("sustained") is True for r in rows])
+        p99_all = np.array([_nan(r.get("p99_ms")) for r in rows])
+        done_all = np.array([_nan(r.get("completed_rps")) for r in rows])
+        x = np.unique(x_all)
+        p99 = np.array([np.nanmedian(p99_all[x_all == v]) for v in x])
+        p50 = np.array([np.nanmedian([_nan(r.get("p50_ms")) for r in rows
+                                      if r["offered"] == v]) for v in x])
+        done = np.array([np.nanmedian(done_all[x_all == v]) for v in x])
+        ax_p.plot(x, p99, "-", color=colors[name], lw=1.4, label=f"{name} p99")
+        ax_p.plot(x, p50, ":", color=colors[name], lw=1.0, label=f"{name} p50")
+        ax_p.scatter(x_all[held], p99_all[held], s=10, color=colors[name], zorder=3)
+        ax_p.scatter(x_all[~held], p99_all[~held], marker="x", color=colors[name], zorder=3)
+        ax_t.plot(x, done, "-", color=colors[name], label=name)
+        ax_t.scatter(x_all[held], done_all[held], s=10, color=colors[name], zorder=3)
+        ax_t.scatter(x_all[~held], done_all[~held], marker="x", s=40, color=colors[name],
+                     zorder=3)
+        best = cap.get("max_sustainable_offered")
+        if best is not None:
+            for ax in (ax_p, ax_t):
+                ax.axvline(best, color=colors[name], ls="--", lw=1)
+            ax_t.annotate(f"{name} capacity", (best, 0), xytext=(4, 4),
                           textcoords="offset points", fontsize=8, color=colors[name])
-    if unit == "req/s":
-        lim = max(s["offered"] or 0 for c in caps.values() for s in c["steps"])
-        ax_t.plot([0, lim], [0, lim], color="grey", ls=":", lw=1, label="achieved = offered")
-    ax_p.axhline(results["slo"]["p99_ms"], color="red", ls=":", lw=1,
-                 label=f"SLO p99 {results['slo']['p99_ms']:g} ms")
-    ax_t.set_ylabel("achieved throughput (requests/s)")
-    ax_p.set_ylabel("p99 latency (ms, log scale)")
+    objective = _objective_ms(results)
+    if objective is not None:
+        ax_p.axhline(objective, color="red", ls=":", lw=1,
+                     label=f"objective p99 {objective:g} ms")
+    ax_p.set_ylabel("latency (ms, log scale)")
     _plain_log_y(ax_p)
-    ax_p.set_xlabel(f"offered load ({unit})")
-    ax_t.set_title("Capacity: throughput and p99 vs offered load (dashed = knee)")
-    for ax in (ax_t, ax_p):
+    ax_t.set_ylabel("completed (requests/s)")
+    if unit != "users":
+        ax_p.set_xscale("log")
+    ax_t.set_xlabel(f"offered load ({unit}; x = not sustained)")
+    ax_p.set_title("Capacity: latency and completed requests against offered load "
+                   "(dashed = capacity)")
+    for ax in (ax_p, ax_t):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def _nan(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def _objective_ms(results: dict[str, Any]) -> float | None:
+    search = results.get("capacity_search")
+    if search:
+        return float(search["objective"]["p99_ms"])
+    slo = results.get("slo") or {}
+    value = slo.get("p99_ms")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def fig_capacity_sweep(results: dict[str, Any]) -> Figure | None:
+    """Capacity of each target, and the candidate/baseline ratio, against gateway latency."""
+    search = results.get("capacity_search") or {}
+    points = [p for p in search.get("points") or [] if p.get("gateway_latency_ms") is not None]
+    if len(points) < 2:
+        return None
+    colors = _colors(results)
+    fig = _fig(8.0, 6.5, bottom=0.09, hspace=0.15)
+    ax_c, ax_r = fig.subplots(2, 1, sharex=True)
+    x = np.array([p["gateway_latency_ms"] for p in points], dtype=np.float64)
+    for name in results["targets"]:
+        y = [_nan((p["targets"].get(name) or {}).get("max_sustainable_rps")) for p in points]
+        ax_c.plot(x, y, "o-", color=colors[name], label=name)
+    for k, cand in enumerate(points[0]["ratios"]):
+        r = np.array([_nan(p["ratios"][cand]["ratio"]) for p in points])
+        lo = np.array([_nan(p["ratios"][cand]["low"]) for p in points])
+        hi = np.array([_nan(p["ratios"][cand]["high"]) for p in points])
+        color = COLORS[(k + 2) % len(COLORS)]
+        ax_r.plot(x, r, "o-", color=color, label=f"{cand} / {results['baseline']}")
+        ax_r.fill_between(x, lo, hi, color=color, alpha=0.2, label="95% bootstrap interval")
+    ax_c.set_ylabel("capacity (requests/s)")
+    _plain_log_y(ax_c)
+    ax_r.set_ylabel("capacity ratio (x)")
+    ax_r.set_xlabel("gateway payment-call median latency (ms; p99 = 4x)")
+    ax_c.set_title("Capacity at the latency objective against gateway latency")
+    for ax in (ax_c, ax_r):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return fig
@@ -331,8 +420,14 @@ def render_figures(run: RunData, results: dict[str, Any], out_dir: Path) -> list
          fig_errors(results)),
         ("cpu", "CPU per 1,000 requests", "CPU seconds of each process role during the "
          "measured window, per 1,000 requests.", fig_cpu(results)),
-        ("capacity", "Capacity", "Sweep steps: achieved throughput and p99 against offered "
-         "load; dashed lines mark each target's knee.", fig_capacity(results)),
+        ("capacity", "Capacity", "Every step and confirmation trial: p50 and p99 latency "
+         "(top) and completed requests/s (bottom) against the offered load; x marks a step "
+         "not sustained, dashed lines each target's capacity, the red line the objective.",
+         fig_capacity(results)),
+        ("capacity_sweep", "Capacity against gateway latency", "Each target's capacity at "
+         "every gateway latency, and the ratio with its bootstrap interval: the slower the "
+         "gateway, the more an event loop gains over blocked workers.",
+         fig_capacity_sweep(results)),
         ("gateway_sweep", "Speedup vs gateway latency", "Throughput ratio at each added "
          "gateway latency, with its bootstrap interval.", fig_gateway_sweep(results)),
     ]

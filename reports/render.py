@@ -109,6 +109,8 @@ def build_results(run: RunData, slo: Slo | str | None = None) -> dict[str, Any]:
 
 def _scope_note(results: dict[str, Any]) -> str:
     scopes = {t["summary_scope"] for t in results["targets"].values()}
+    if "trials at capacity" in scopes:
+        return "each target at its own capacity: its trials at the highest rate it sustained"
     return "figures span all sweep steps" if "all sweep steps" in scopes else ""
 
 
@@ -147,9 +149,30 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None) -> Rendered
                           tuple(f.path for f in figures))
 
 
+def _capacity_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    header = ("target", "capacity req/s (95% interval)", "at iterations/s", "held",
+              "p50 ms", "p99 ms", "errors", "CPU s/1k")
+    rows: list[tuple[str, ...]] = [header]
+    for name, t in results.get("targets", {}).items():
+        c = (results.get("capacity") or {}).get(name) or {}
+        s = t["summary"]
+        iv = c.get("interval") or {}
+        rows.append((
+            name, fmt.num(c.get("max_sustainable_rps")) + (
+                f" ({fmt.num(iv['low'])}-{fmt.num(iv['high'])})"
+                if iv.get("low") is not None else ""),
+            fmt.num(c.get("max_sustainable_offered")),
+            f"{c.get('held_at_capacity', 0)}/{c.get('trials_at_capacity', 0)}",
+            fmt.num(s["p50_ms"]["median"]), fmt.num(s["p99_ms"]["median"]),
+            fmt.pct(s["error_ratio"]["median"]), fmt.num(s["cpu_per_1k_target"]["median"]),
+        ))
+    return rows
+
+
 def summary_table(results: dict[str, Any]) -> str:
     """A short plain-text table of ``results`` for the CLI to print after a run."""
-    header = ("target", "valid", "req/s", "p50 ms", "p99 ms", "errors", "CPU s/1k")
+    header: tuple[str, ...] = ("target", "valid", "req/s", "p50 ms", "p99 ms", "errors",
+                               "CPU s/1k")
     rows: list[tuple[str, ...]] = [header]
     for name, t in results.get("targets", {}).items():
         s = t["summary"]
@@ -158,6 +181,9 @@ def summary_table(results: dict[str, Any]) -> str:
             fmt.num(s["p50_ms"]["median"]), fmt.num(s["p99_ms"]["median"]),
             fmt.pct(s["error_ratio"]["median"]), fmt.num(s["cpu_per_1k_target"]["median"]),
         ))
+    if results.get("capacity_search"):
+        rows = _capacity_rows(results)
+        header = rows[0]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(row, widths, strict=True)))

@@ -106,6 +106,77 @@ def _error_caveat(results: dict[str, Any], names: tuple[str, ...]) -> str:
     return (", with " + " and ".join(failing)) if failing else ""
 
 
+def _rps(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
+
+
+def gateway_phrase(results: dict[str, Any], latency_ms: float | None = None,
+                   profile: str | None = None) -> str:
+    """'the `fast` gateway (auth p50 50 ms)' from the run's recorded gateway profile."""
+    fair = results.get("fairness") or {}
+    name = profile or fair.get("gateway_profile") or "?"
+    auth = ((fair.get("gateway") or {}).get("latency") or {}).get("auth") or {}
+    p50 = latency_ms if latency_ms is not None else auth.get("p50_ms")
+    detail = f" (auth p50 {p50:g} ms)" if isinstance(p50, int | float) else ""
+    if latency_ms is not None:
+        detail = f" set to auth p50 {latency_ms:g} ms, p99 {4 * latency_ms:g} ms"
+    return f"the `{name}` gateway{detail}"
+
+
+def capacity_sentence(point: dict[str, Any], base: str, cand: str,
+                      gateway: str) -> tuple[str, dict[str, Any]]:
+    """The capacity verdict of one gateway setting, and the numbers it quotes."""
+    caps = point["targets"]
+    obj = point["objective"]
+    a, b = caps[cand], caps[base]
+    ra, rb = a.get("max_sustainable_rps"), b.get("max_sustainable_rps")
+    head = f"With {gateway}, at p99 <= {obj['p99_ms']:g} ms"
+    if ra is None or rb is None:
+        missing = [n for n, c in ((cand, a), (base, b)) if c.get("max_sustainable_rps") is None]
+        why = " and ".join(missing)
+        text = (f"{head}: no capacity ratio, because {why} did not sustain even the lowest "
+                "rate tried.")
+        return text, {"metric": "capacity", "ratio": None}
+    ratio = point["ratios"][cand]
+    interval = _ci(ratio["low"], ratio["high"], ratio["confidence"])
+    text = (f"{head}, {cand} sustains {_rps(ra)} req/s and {base} {_rps(rb)} req/s: "
+            f"{fmt_ratio(ratio['ratio'])}x {interval}.")
+    for name, cap in ((cand, a), (base, b)):
+        if cap.get("limited_by") == "generator":
+            text += (f" {name}'s figure is a lower bound: the load generator could not "
+                     "offer more.")
+        elif cap.get("limited_by") == "search range":
+            text += f" {name}'s figure is a lower bound: it held the highest rate tried."
+    common = (point.get("common_rate") or {}).get(cand) or {}
+    la, lb = common.get(cand), common.get(base)
+    if la and lb and la.get("p99_ms") is not None and lb.get("p99_ms") is not None:
+        text += (f" At {common['offered']:.3g} iterations/s ({_rps(lb.get('completed_rps'))} "
+                 f"req/s), which both sustain: p99 {cand} {la['p99_ms']:.0f} ms vs "
+                 f"{base} {lb['p99_ms']:.0f} ms.")
+    return text, {"metric": "capacity", "ratio": ratio["ratio"], "low": ratio["low"],
+                  "high": ratio["high"], "significance": "bootstrap interval"}
+
+
+def _capacity_search_verdict(results: dict[str, Any], base: str,
+                             cand: str) -> dict[str, Any] | None:
+    search = results.get("capacity_search")
+    if not search:
+        return None
+    points = search.get("points") or [search]
+    texts: list[str] = []
+    numbers: dict[str, Any] = {}
+    for n, point in enumerate(points):
+        gateway = gateway_phrase(results, point.get("gateway_latency_ms"),
+                                 point.get("gateway_profile"))
+        text, nums = capacity_sentence(point, base, cand, gateway)
+        texts.append(text)
+        if n == 0:
+            numbers = nums
+    return {"text": " ".join(texts), **numbers}
+
+
 def verdict(results: dict[str, Any]) -> dict[str, Any]:
     """The verdict dict stored in results.json: text plus the numbers it quotes."""
     base, cand = results.get("baseline"), results.get("candidate")
@@ -114,6 +185,10 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"baseline": base, "candidate": cand, "metric": None, "ratio": None,
                            "low": None, "high": None, "p_value": None, "significant": False,
                            "significance": None}
+    if base is not None and cand is not None:
+        searched = _capacity_search_verdict(results, base, cand)
+        if searched is not None:
+            return out | searched
     if base is None or cand is None:
         if not targets:
             return out | {"text": "No verdict: the run has no trials.", "metric": None}

@@ -8,6 +8,8 @@ The harness runs ``locust -f harness.py[,custom.py] --headless ...`` with:
 * ``PAYBENCH_SCENARIO``: a built-in scenario (unset when a custom locustfile brings users);
 * ``PAYBENCH_MODEL=open``, ``PAYBENCH_RATE``, ``PAYBENCH_PROCESSES``, ``PAYBENCH_OPEN_LATE_MS``,
   ``PAYBENCH_OPEN_DROP_AFTER_MS``: the open-model schedule;
+* ``PAYBENCH_ABORT_P99_MS``, ``PAYBENCH_ABORT_ERROR_RATIO``: a capacity-search step, which
+  stops as soon as it certainly fails (``loadtests.open_model.AbortRule``);
 * ``PAYBENCH_API_KEYS`` and the other scenario settings (see ``scenarios/settings.py``).
 
 Built-in scenarios are paced by ``loadtests.pacing``: the process ends the test itself once
@@ -29,7 +31,7 @@ import gevent
 from locust import events
 from locust.runners import CPU_WARNING_THRESHOLD, MasterRunner, WorkerRunner
 
-from loadtests.open_model import OpenSettings
+from loadtests.open_model import AbortRule, OpenSettings
 from loadtests.pacing import START_MARGIN_S, Pacer, paced_user
 from loadtests.recorder import Recorder, RecorderSettings
 from loadtests.scenarios import USER_CLASSES, user_class
@@ -77,6 +79,14 @@ def _open_settings(environment: Any) -> OpenSettings | None:
     )
 
 
+def _abort_rule() -> AbortRule | None:
+    p99 = os.environ.get("PAYBENCH_ABORT_P99_MS")
+    if not (_OPEN and p99):
+        return None
+    return AbortRule(p99_ms=float(p99),
+                     error_ratio=float(os.environ.get("PAYBENCH_ABORT_ERROR_RATIO", "0.01")))
+
+
 def _pacer() -> Pacer:
     pacer: Pacer | None = _state["pacer"]
     if pacer is None:  # users are built before the runner exists in some Locust paths
@@ -101,7 +111,7 @@ def _on_init(environment: Any, **_kw: Any) -> None:
             warmup_s=_SETTINGS.warmup_s if _SETTINGS else 0.0,
             duration_s=_SETTINGS.duration_s if _SETTINGS else float("inf"),
             drain_s=_SETTINGS.drain_s if _SETTINGS else 10.0,
-            on_done=_done,
+            on_done=_done, abort_rule=_abort_rule(),
         )
 
 
@@ -186,8 +196,12 @@ def _on_request(
     else:
         t, latency = started, response_time
     it = ctx.get("paybench_it")
-    if it is not None and exception is not None:
-        it.failed = True
+    if it is not None and it.timed_out:
+        return  # already recorded as timed out when the drain ended
+    if it is not None:
+        it.answered(float(intended) if intended is not None else ctx.get("paybench_sent", t))
+        if exception is not None:
+            it.failed = True
     status = int(getattr(response, "status_code", 0) or 0)
     recorder.record(
         t=t, name=name, method=request_type, latency_ms=latency, status=status,
@@ -215,6 +229,8 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
     pacer: Pacer | None = _state["pacer"]
     if pacer is not None and pacer.open:
         extra["open"] = pacer.counts()
+    if pacer is not None and pacer.aborted:
+        extra["aborted"] = pacer.aborted
     recorder.close(extra)
 
 

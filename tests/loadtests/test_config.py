@@ -24,8 +24,9 @@ def test_precedence_file_env_quick_cli(tmp_path: Path) -> None:
     env = {"PAYBENCH_USERS": "40", "PAYBENCH_WORKERS": "4", "PAYBENCH_SEED": "7"}
     cfg = resolve({"duration_s": "4"}, env=env, cwd=tmp_path, quick=True)
     assert cfg.duration_s == 4.0  # CLI
-    assert cfg.users == QUICK["users"]  # quick over env and file
-    assert cfg.warmup_s == QUICK["warmup_s"]
+    assert cfg.warmup_s == QUICK["warmup_s"]  # quick over env and file
+    assert cfg.users == 40  # env over file; quick leaves the user count alone
+    assert cfg.model == "closed"  # users given (by env or file): the closed model
     assert cfg.workers == 4  # env over file
     assert cfg.seed == 7
     assert cfg.label == "quick"
@@ -105,3 +106,24 @@ def test_sweep_needs_steps(isolated_cwd: Path, capsys: pytest.CaptureFixture[str
     """paybench sweep without stairs is a configuration error."""
     assert cli.main(["sweep", "--quick"]) == 2
     assert "--sweep-users" in capsys.readouterr().err
+
+
+def test_model_follows_users_and_rate(tmp_path: Path) -> None:
+    """No load flags: capacity search; --users: closed; --rate: open; a rate with an
+    explicit capacity model is refused."""
+    assert resolve({}, env={}, cwd=tmp_path).model == "capacity"
+    assert resolve({"users": "8"}, env={}, cwd=tmp_path).model == "closed"
+    assert resolve({"rate": "40"}, env={}, cwd=tmp_path).model == "open"
+    assert resolve({"load_model": "closed"}, env={}, cwd=tmp_path).model == "closed"
+    with pytest.raises(ConfigError, match="capacity search chooses its own rates"):
+        resolve({"load_model": "capacity", "rate": "40"}, env={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="open model needs rate"):
+        resolve({"load_model": "open"}, env={}, cwd=tmp_path)
+
+
+def test_slo_sets_an_absolute_objective(tmp_path: Path) -> None:
+    """--slo p99<800ms,errors<2% overrides the derived objective of a capacity search."""
+    cfg = resolve({"slo": "p99<800ms,errors<2%"}, env={}, cwd=tmp_path)
+    assert (cfg.slo_p99_ms, cfg.slo_error_ratio) == (800.0, 0.02)
+    default = resolve({}, env={}, cwd=tmp_path)
+    assert (default.slo_p99_ms, default.slo_error_ratio) == (None, 0.01)

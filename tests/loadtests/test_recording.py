@@ -74,10 +74,11 @@ def test_recorder_counts_completions_inside_the_window(tmp_path: Path) -> None:
     rec.record(t=101.5, name="a", method="GET", latency_ms=1.0, status=500, ok=False)
     rec.iteration(started=100.9, ended=101.1, ok=True)
     rec.iteration(started=102.9, ended=103.2, ok=True)
-    rec.timed_out_iteration(started=102.95, now=104.0, measured=True)
+    rec.timed_out_iteration(pending=[102.95], now=104.0, measured=True)
+    rec.timed_out_iteration(pending=[], now=104.0, measured=True)  # between two requests
     assert (rec.completed_in_window, rec.ok_in_window) == (2, 1)
     assert rec.measured == 3  # two requests and the timed-out iteration's row
-    assert (rec.iterations_started, rec.iterations_completed, rec.iterations_failed) == (2, 1, 1)
+    assert (rec.iterations_started, rec.iterations_completed, rec.iterations_failed) == (3, 1, 2)
     assert rec.timed_out == 1
     rec.close()
     with gzip.open(tmp_path / "local.samples.csv.gz", "rt") as fh:

@@ -36,13 +36,14 @@ def test_fixture_figures_have_labelled_axes(small_run: Path) -> None:
 
 
 def test_capacity_figure_marks_the_knee(sweep_run: Path) -> None:
-    """The capacity figure has a dashed knee line per target and the SLO line."""
+    """The capacity figure marks each target's capacity (dashed) and the objective."""
     results = build_results(load_run(sweep_run))
     fig = f.fig_capacity(results)
     assert fig is not None
     _labels_ok(fig)
-    top, bottom = fig.axes
-    dashed = [line for line in top.get_lines() if line.get_linestyle() == "--"]
+    latency, completed = fig.axes
+    dashed = [line for line in completed.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2
-    assert any("SLO" in str(line.get_label()) for line in bottom.get_lines())
+    assert any("objective" in str(line.get_label()) for line in latency.get_lines())
+    assert "requests/s" in completed.get_ylabel()
     assert len(f.figure_png(fig)) > 5_000

@@ -1,0 +1,306 @@
+"""``paybench run``'s default: every target's capacity at one latency objective.
+
+Three phases, all open-model trials of the run's scenario:
+
+1. **Probe**: every target at the search's start rate (low enough to be unloaded). Unless
+   ``--slo`` gives an absolute objective, the objective is derived from these trials
+   (``reports.capacity.derive_objective``) and written into ``config.json``.
+2. **Search**: each target on its own (``loadtests.search.RateSearch``): a geometric
+   ramp until a step is not sustained, then bisection to the resolution. Targets take
+   turns while more than one is searching, so drift of the shared machine hits them
+   alike; a step stops as soon as its failure is certain, and a target is never stepped
+   above a rate it failed.
+3. **Confirm**: rounds of trials at each target's highest sustained rate, interleaved
+   (A B, then B A), plus trials of every candidate at the baseline's rate (latency at a
+   rate both sustain). If most confirmation trials of a target fail, its rate steps down
+   by the resolution and is confirmed again.
+
+Every figure is computed from the run directory by ``reports`` (the same functions
+decide a step here and in the report), so the report can be re-rendered at any time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.config import RunConfig, open_cap
+from loadtests.search import RateSearch, SearchSettings
+from loadtests.trials import TrialPlan, TrialRunner
+
+MAX_STEP_DOWNS = 2
+PROBE_LENGTH = 2.0
+MIN_STEP_DRAIN_S = 1.0
+
+
+def search_settings(config: RunConfig) -> SearchSettings:
+    """The per-target search of a run."""
+    return SearchSettings(start=config.search_start, resolution=config.search_resolution,
+                          floor=min(config.search_start, config.search_floor))
+
+
+@dataclass
+class CapacityOutcome:
+    """What the search found, per target (the report recomputes it from the trials)."""
+
+    objective: Any  # reports.capacity.Objective
+    searches: dict[str, RateSearch] = field(default_factory=dict)
+    confirmed: dict[str, float | None] = field(default_factory=dict)
+
+
+class CapacityRun:
+    """Runs the probe, search and confirmation trials of one gateway setting."""
+
+    def __init__(
+        self,
+        runner: TrialRunner,
+        config: RunConfig,
+        *,
+        baseline: str,
+        log: Callable[[str], None],
+        on_objective: Callable[[Any], None],
+        counters: dict[str, int] | None = None,
+        gateway_profile: str | None = None,
+        gateway_latency_ms: float | None = None,
+        objective: Any = None,
+    ) -> None:
+        self.runner = runner
+        self.config = config
+        self.targets: tuple[str, ...] = config.targets
+        self.baseline = baseline
+        self.log = log
+        self.on_objective = on_objective
+        self.counters = counters if counters is not None else {}
+        self.gateway_profile = gateway_profile
+        self.gateway_latency_ms = gateway_latency_ms
+        self.objective = objective
+        self.searches = {t: RateSearch(search_settings(config)) for t in self.targets}
+        self.started = time.monotonic()
+        self.trial_seconds: list[float] = []
+
+    # -- phases ------------------------------------------------------------------------
+
+    def run(self) -> CapacityOutcome:
+        """All three phases; returns what was found."""
+        from reports.capacity import Objective, derive_objective
+
+        probes: dict[str, dict[str, Any]] = {}
+        for target in self.targets:
+            # The probe runs twice as long as a step: its p99 is the objective's basis.
+            probes[target] = self._trial(target, self.searches[target].settings.start, "search",
+                                         duration_s=PROBE_LENGTH * self.config.search_duration_s)
+        if self.objective is None:
+            if self.config.slo_p99_ms is not None:
+                self.objective = Objective(
+                    p99_ms=self.config.slo_p99_ms, error_ratio=self.config.slo_error_ratio,
+                    source="given",
+                    explanation=f"p99 <= {self.config.slo_p99_ms:g} ms, as given by --slo")
+            else:
+                unloaded = {t: measured_latencies(self.runner.run_dir, f["trial"])
+                            for t, f in probes.items() if f.get("valid")}
+                try:
+                    self.objective = derive_objective(
+                        unloaded, factor=self.config.slo_factor,
+                        error_ratio=self.config.slo_error_ratio,
+                        rate=self.searches[self.targets[0]].settings.start)
+                except ValueError as exc:
+                    raise RuntimeError(
+                        "no target gave a valid trial at the search's start rate "
+                        f"({self.config.search_start:g}/s), so no latency objective can be "
+                        "derived; give one with --slo") from exc
+            self.on_objective(self.objective)
+            self.log(f"         latency objective: {self.objective.explanation}")
+        for target, fig in probes.items():
+            self._record(target, fig)
+        self._search()
+        confirmed = self._confirm()
+        return CapacityOutcome(self.objective, self.searches, confirmed)
+
+    def _search(self) -> None:
+        while True:
+            active = [t for t in self.targets if not self.searches[t].done]
+            if not active:
+                return
+            for target in active:
+                rate = self.searches[target].next_rate()
+                if rate is None:
+                    continue
+                self._record(target, self._trial(target, rate, "search"))
+
+    def _confirm(self) -> dict[str, float | None]:
+        rates: dict[str, float | None] = {t: self.searches[t].lo for t in self.targets}
+        for target, search in self.searches.items():
+            self.log(f"         {target}: search ended ({search.outcome}); highest sustained "
+                     + (f"{search.lo:g}/s" if search.lo is not None else "rate: none"))
+        rounds = self.config.confirm_trials
+        base_rate = rates.get(self.baseline)
+        held: dict[str, list[bool]] = {t: [] for t in self.targets}
+        for n in range(rounds):
+            order = list(self.targets) if n % 2 == 0 else list(reversed(self.targets))
+            for target in order:
+                rate = rates[target]
+                if rate is None:
+                    continue
+                fig = self._trial(target, rate, "confirm")
+                held[target].append(self._sustained(fig) is True)
+            # the candidates at the baseline's rate: latency where both hold the load
+            if base_rate is not None and n < math.ceil(rounds / 2):
+                for target in order:
+                    rate = rates[target]
+                    if target != self.baseline and rate is not None and rate > base_rate:
+                        self._trial(target, base_rate, "common")
+        for target in self.targets:
+            downs = 0
+            while (rates[target] is not None and held[target]
+                   and sum(held[target]) * 2 <= len(held[target]) and downs < MAX_STEP_DOWNS):
+                downs += 1
+                old = rates[target]
+                assert old is not None
+                rate = old / (1 + self.config.search_resolution)
+                self.log(f"         {target}: only {sum(held[target])} of {len(held[target])} "
+                         f"confirmation trials held {old:g}/s; confirming {rate:.3g}/s")
+                rates[target] = rate
+                held[target] = [self._sustained(self._trial(target, rate, "confirm")) is True
+                                for _ in range(max(3, rounds))]
+        return rates
+
+    # -- one trial ---------------------------------------------------------------------
+
+    def _trial(self, target: str, rate: float, phase: str,
+               duration_s: float | None = None) -> dict[str, Any]:
+        cfg = self.config
+        self.counters[target] = self.counters.get(target, 0) + 1
+        search = phase == "search"
+        # A search step stops once it certainly fails; the probes (no objective yet) and
+        # the confirmation trials always run in full.
+        abort = self.objective if search else None
+        plan = TrialPlan(
+            target=target, index=self.counters[target], order=sum(self.counters.values()) - 1,
+            users=open_cap(rate, cfg.users), rate=rate,
+            warmup_s=cfg.search_warmup_s if search else cfg.warmup_s,
+            duration_s=duration_s or (cfg.search_duration_s if search else cfg.duration_s),
+            # a step's verdict needs no long wait: what is still running after twice the
+            # objective has missed it anyway
+            drain_s=(min(cfg.drain_s, max(MIN_STEP_DRAIN_S, 2 * abort.p99_ms / 1000.0))
+                     if abort is not None else None),
+            step=len(self.searches[target].steps) if search else None, offered=rate,
+            gateway_profile=self.gateway_profile, gateway_latency_ms=self.gateway_latency_ms,
+            phase=phase, abort_p99_ms=abort.p99_ms if abort is not None else None,
+            abort_error_ratio=abort.error_ratio if abort is not None else 0.01,
+        )
+        began = time.monotonic()
+        self.runner.run_one(plan)
+        self.trial_seconds.append(time.monotonic() - began)
+        fig = trial_figures(self.runner.run_dir, plan.name)
+        self._progress(target, phase, rate, fig)
+        return fig
+
+    def _sustained(self, fig: Mapping[str, Any]) -> bool | None:
+        from reports.capacity import assess_step
+
+        if self.objective is None:
+            return None
+        return assess_step(fig, self.objective).sustained
+
+    def _record(self, target: str, fig: Mapping[str, Any]) -> None:
+        rate = fig.get("offered_rps")
+        if rate is None:
+            return
+        self.searches[target].record(float(rate), self._sustained(fig), fig.get("mean_ms"))
+
+    def _progress(self, target: str, phase: str, rate: float, fig: Mapping[str, Any]) -> None:
+        from reports.capacity import assess_step
+
+        done = fig.get("throughput_rps")
+        p99 = fig.get("p99_ms")
+        verdict = ""
+        if self.objective is not None:
+            step = assess_step(fig, self.objective)
+            verdict = {True: "sustained", False: "NOT sustained", None: "inconclusive"}[
+                step.sustained]
+            if step.reasons:
+                verdict += " (" + "; ".join(step.reasons) + ")"
+        elapsed = time.monotonic() - self.started
+        self.log(f"[{elapsed:6.1f}s] {target} {phase} {rate:.3g} iterations/s -> "
+                 f"{_fmt(done)} requests/s completed, p99 {_fmt(p99)} ms"
+                 + (f": {verdict}" if verdict else "") + f"  | ETA {self._eta()}")
+
+    def _eta(self) -> str:
+        if not self.trial_seconds:
+            return "?"
+        per = sum(self.trial_seconds) / len(self.trial_seconds)
+        steps = sum(s.remaining_estimate() for s in self.searches.values())
+        confirm = self.config.confirm_trials * len(self.targets) * 1.3
+        seconds = per * (steps + confirm)
+        return f"~{seconds / 60:.0f} min" if seconds >= 90 else f"~{seconds:.0f} s"
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def measured_latencies(run_dir: Path, name: str) -> list[float]:
+    """Latencies (ms) of a trial's measured requests."""
+    from reports.load import load_trial
+
+    measured = load_trial(run_dir / "trials" / name, run_dir).measured
+    return [float(v) for v in measured["latency_ms"]]
+
+
+def trial_figures(run_dir: Path, name: str) -> dict[str, Any]:
+    """The report's figures of one finished trial (the same numbers the report shows)."""
+    from reports.analysis import analyse_trial
+    from reports.load import load_trial
+
+    return analyse_trial(load_trial(run_dir / "trials" / name, run_dir))
+
+
+def capacity_plans_note(targets: Sequence[str]) -> str:
+    """How the console names this kind of run."""
+    return f"capacity search of {', '.join(targets)}"
+
+
+def capacity_work(config: RunConfig, log: Callable[[str], None]) -> Any:
+    """The adaptive work of ``paybench run`` (capacity model) for ``loadtests.run.execute``;
+    with ``sweep_gateway_ms`` or ``sweep_profiles``, one search per gateway setting."""
+    from loadtests.trials import set_gateway_profile
+
+    baseline = "legacy" if "legacy" in config.targets else config.targets[0]
+    profiles: list[str | None] = [*config.sweep_profiles] or [None]
+    latencies: list[float | None] = [*config.sweep_gateway_ms] or [None]
+    settings = [(profile, latency) for profile in profiles for latency in latencies]
+
+    def work(runner: TrialRunner, note: Callable[[str, Any], None]) -> None:
+        counters: dict[str, int] = {}
+        objectives: list[dict[str, Any]] = []
+        for profile, latency in settings:
+            if profile is not None or latency is not None:
+                label = ", ".join(x for x in (
+                    f"profile {profile}" if profile else "",
+                    f"gateway auth p50 {latency:g} ms" if latency is not None else "") if x)
+                log(f"         -- {label} --")
+                if runner.stack is not None:
+                    set_gateway_profile(runner.stack.gateway_url, profile or config.gateway_profile,
+                                        latency)
+
+            def on_objective(objective: Any, profile: str | None = profile,
+                             latency: float | None = latency) -> None:
+                doc = objective.as_dict()
+                if profile is not None or latency is not None:
+                    objectives.append({**doc, "gateway_profile": profile,
+                                       "gateway_latency_ms": latency})
+                    note("objectives", objectives)
+                else:
+                    note("objective", doc)
+
+            CapacityRun(runner, config, baseline=baseline, log=log, on_objective=on_objective,
+                        counters=counters, gateway_profile=profile,
+                        gateway_latency_ms=latency).run()
+
+    return work
