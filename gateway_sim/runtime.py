@@ -1,8 +1,8 @@
 """The simulator's live state and the behaviour shared by both gateway APIs.
 
 ``SimState`` is stored on the app under a typed key; handlers reach it with
-``request.app[STATE]``. It owns the seeded random streams, the latency models,
-the merchants, orders, ledger and webhook dispatcher.
+``request.app[STATE]``. It owns the per-call random draws (``gateway_sim.draws``),
+the latency models, the merchants, orders, ledger and webhook dispatcher.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway_sim.config import Profile
+from gateway_sim.draws import CallKey, Draws
 from gateway_sim.hooks import EntryFault, call_fault
 from gateway_sim.latency import LatencyModel, build_models
 from gateway_sim.ledger import Ledger
@@ -32,6 +33,9 @@ class SimState:
         self.tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
         self.profile = profile
+        self.draws = Draws(seed)
+        # Only for calls that cannot be identified (bad credentials or bodies):
+        # every outcome of an identified call comes from ``draws``.
         self.rng = random.Random(seed)
         self.latency: dict[str, LatencyModel] = build_models(profile.latency, seed)
         self._instant = all(m.spec.p50_ms <= 0 for m in self.latency.values())
@@ -49,6 +53,7 @@ class SimState:
         self.orders.clear()
         self.ledger.clear()
         self.requests = 0
+        self.draws.clear()
         self.rng = random.Random(self.seed)
         self.latency = build_models(self.profile.latency, self.seed)
 
@@ -65,19 +70,30 @@ class SimState:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def notify(self, note: Notification, delay: float = 0.0) -> None:
-        """Send a webhook, sometimes twice (profile's duplicate rate)."""
+    def notify(self, note: Notification, key: CallKey, delay: float = 0.0) -> None:
+        """Send a webhook, sometimes twice (profile's duplicate rate).
+
+        ``key`` is the order's (or refund's) call key: the same event is
+        duplicated on every side of a shadow run alike.
+        """
         settings = self.profile.webhook
         delay += settings.delay_s
         self.dispatcher.spawn_later(delay, note, settings)
-        if settings.duplicate_rate and self.rng.random() < settings.duplicate_rate:
-            self.dispatcher.spawn_later(delay + 0.05, note, settings)
+        if settings.duplicate_rate:
+            rng = self.draws.rng(key, "webhook-duplicate:" + note.event)
+            if rng.random() < settings.duplicate_rate:
+                self.dispatcher.spawn_later(delay + 0.05, note, settings)
 
-    async def delay(self, kind: str) -> None:
-        """Sleep the modelled latency for ``kind``; a rare stall ends in a 504, nothing done."""
+    async def delay(self, kind: str, key: CallKey | None) -> None:
+        """Sleep the modelled latency for ``kind``; a rare stall ends in a 504, nothing done.
+
+        ``key`` identifies the call (``gateway_sim.draws``); None for a call
+        that could not be identified, which draws from the arrival-order stream.
+        """
         self.requests += 1
+        rng = self.rng if key is None else self.draws.rng(key, "latency:" + kind)
         stall = self.profile.faults.stall
-        if stall and self.rng.random() < stall:
+        if stall and rng.random() < stall:
             # Stall *before* doing anything, then give up: the caller has timed
             # out, and a status query (now or later) sees that nothing happened.
             await asyncio.sleep(self.profile.stall_s)
@@ -86,12 +102,13 @@ class SimState:
             )
         if self._instant:
             return
-        seconds = self.latency[kind].draw()
+        seconds = self.latency[kind].draw(None if key is None else rng)
         if seconds > 0:
             await asyncio.sleep(seconds)
 
-    def call_fault(self) -> EntryFault:
-        return call_fault(self.profile.faults, self.rng)
+    def call_fault(self, key: CallKey) -> EntryFault:
+        """429 or 5xx on a call that changes nothing (a status read), drawn for ``key``."""
+        return call_fault(self.profile.faults, self.draws.rng(key, "call-fault"))
 
     async def stall(self) -> None:
         await asyncio.sleep(self.profile.stall_s)
