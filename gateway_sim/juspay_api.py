@@ -21,7 +21,7 @@ from aiohttp import web
 
 from gateway_sim import lifecycle
 from gateway_sim.draws import CallKey
-from gateway_sim.hooks import EntryFault, RefundResult, plan_charge, plan_refund
+from gateway_sim.hooks import EntryFault, RefundResult
 from gateway_sim.juspay_wire import ORDER_INPUTS, order_json, payment_links
 from gateway_sim.runtime import STATE, SimState
 from gateway_sim.state import Merchant, Order, OrderState
@@ -139,8 +139,7 @@ async def create_order(request: web.Request) -> web.Response:
     # Checked again after the sleep: a concurrent call may have created it meanwhile.
     if key is None or state.orders.get(JUSPAY, merchant.merchant_id, got.order_id) is not None:
         return duplicate(got.order_id)
-    rng = state.draws.rng(key, "charge")
-    plan = plan_charge(got.amount, "", state.profile.faults, rng, hooks=state.profile.hooks)
+    plan = state.charge_plan(key, got.amount)
     fault = entry_fault(plan.entry)
     if fault is not None:
         state.draws.refused(JUSPAY.value, merchant.merchant_id, got.order_id, key)
@@ -251,8 +250,7 @@ async def refund_of(request: web.Request, order_id: str, form: Mapping[str, Any]
         return error(400, "order_not_charged", f"Order is {order.state.value}, not CHARGED")
     if amount <= 0 or amount > order.amount - order.refunded_amount():
         return error(400, "invalid_refund_amount", "Refund amount exceeds the refundable amount")
-    rng = state.draws.rng(key, "refund")
-    result = plan_refund(amount, state.profile.faults, rng, hooks=state.profile.hooks)
+    result = state.refund_plan(key, amount)
     if result is RefundResult.SERVER_ERROR:
         return error(500, "internal_server_error", "Something went wrong", "error")
     lifecycle.open_refund(

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from gateway_sim import lifecycle, paytm_wire
 from gateway_sim.draws import CallKey
-from gateway_sim.hooks import EntryFault, RefundResult, TxnResult, plan_charge, plan_refund
+from gateway_sim.hooks import EntryFault, RefundResult, TxnResult
 from gateway_sim.juspay_api import ORDER_ID_RE
 from gateway_sim.paytm_wire import result
 from gateway_sim.runtime import STATE, SimState, reset_connection
@@ -150,8 +150,7 @@ async def initiate(request: web.Request) -> web.Response:
     existing = state.orders.get(PAYTM, merchant.merchant_id, order_id)
     if existing is not None:
         return _token_reply(existing, paytm.CODE_DUPLICATE_ORDER, "Success Idempotent", key)
-    rng = state.draws.rng(call, "charge")
-    plan = plan_charge(amount, "", state.profile.faults, rng, hooks=state.profile.hooks)
+    plan = state.charge_plan(call, amount)
     fault = http_fault(plan.entry)
     if fault is not None:
         state.draws.refused(PAYTM.value, merchant.merchant_id, order_id, call)
@@ -299,8 +298,7 @@ async def refund(request: web.Request) -> web.Response:
     if amount <= 0 or amount > order.amount - order.refunded_amount():
         return failure(paytm.CODE_REFUND_OVER, "Refund amount exceeds the refundable amount", key)
     assert call is not None  # set whenever the order exists and refId and amount parse
-    rng = state.draws.rng(call, "refund")
-    outcome = plan_refund(amount, state.profile.faults, rng, hooks=state.profile.hooks)
+    outcome = state.refund_plan(call, amount)
     if outcome is RefundResult.SERVER_ERROR:
         return failure(paytm.CODE_SYSTEM_ERROR, "System Error", status=500)
     accepted = lifecycle.open_refund(

@@ -16,7 +16,14 @@ from aiohttp import web
 
 from gateway_sim.config import Profile
 from gateway_sim.draws import CallKey, Draws
-from gateway_sim.hooks import EntryFault, call_fault
+from gateway_sim.hooks import (
+    ChargePlan,
+    EntryFault,
+    RefundResult,
+    call_fault,
+    plan_charge,
+    plan_refund,
+)
 from gateway_sim.latency import LatencyModel, build_models
 from gateway_sim.ledger import Ledger
 from gateway_sim.state import Orders, Registry
@@ -84,31 +91,46 @@ class SimState:
             if rng.random() < settings.duplicate_rate:
                 self.dispatcher.spawn_later(delay + 0.05, note, settings)
 
-    async def delay(self, kind: str, key: CallKey | None) -> None:
-        """Sleep the modelled latency for ``kind``; a rare stall ends in a 504, nothing done.
+    def draw_delay(self, kind: str, key: CallKey | None) -> tuple[bool, float]:
+        """``(stalls, seconds)`` for one call of ``kind``.
 
         ``key`` identifies the call (``gateway_sim.draws``); None for a call
         that could not be identified, which draws from the arrival-order stream.
         """
-        self.requests += 1
         rng = self.rng if key is None else self.draws.rng(key, "latency:" + kind)
         stall = self.profile.faults.stall
         if stall and rng.random() < stall:
+            return True, self.profile.stall_s
+        if self._instant:
+            return False, 0.0
+        return False, self.latency[kind].draw(None if key is None else rng)
+
+    async def delay(self, kind: str, key: CallKey | None) -> None:
+        """Sleep the modelled latency for ``kind``; a rare stall ends in a 504, nothing done."""
+        self.requests += 1
+        stalls, seconds = self.draw_delay(kind, key)
+        if stalls:
             # Stall *before* doing anything, then give up: the caller has timed
             # out, and a status query (now or later) sees that nothing happened.
-            await asyncio.sleep(self.profile.stall_s)
+            await asyncio.sleep(seconds)
             raise web.HTTPGatewayTimeout(
                 text='{"error":"upstream stalled"}', content_type="application/json"
             )
-        if self._instant:
-            return
-        seconds = self.latency[kind].draw(None if key is None else rng)
         if seconds > 0:
             await asyncio.sleep(seconds)
 
     def call_fault(self, key: CallKey) -> EntryFault:
         """429 or 5xx on a call that changes nothing (a status read), drawn for ``key``."""
         return call_fault(self.profile.faults, self.draws.rng(key, "call-fault"))
+
+    def charge_plan(self, key: CallKey, amount: int) -> ChargePlan:
+        """A new order's fate (hooks first, then the profile's rates), drawn for ``key``."""
+        rng = self.draws.rng(key, "charge")
+        return plan_charge(amount, "", self.profile.faults, rng, hooks=self.profile.hooks)
+
+    def refund_plan(self, key: CallKey, amount: int) -> RefundResult:
+        rng = self.draws.rng(key, "refund")
+        return plan_refund(amount, self.profile.faults, rng, hooks=self.profile.hooks)
 
     async def stall(self) -> None:
         await asyncio.sleep(self.profile.stall_s)
