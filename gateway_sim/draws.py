@@ -78,6 +78,29 @@ class Draws:
 
     def rng(self, key: CallKey, purpose: str) -> random.Random:
         """A generator for one decision (``purpose``) about one call."""
-        material = repr((self.seed, purpose, key)).encode()
-        digest = hashlib.blake2b(material, digest_size=16).digest()
-        return random.Random(int.from_bytes(digest, "big"))
+        return CallRandom(repr((self.seed, purpose, key)).encode())
+
+
+class CallRandom(random.Random):
+    """Uniform floats from BLAKE2b(material, n): a generator for a few draws.
+
+    ``random.Random(seed)`` would do as well, but seeding a Mersenne Twister
+    for every decision of every call costs several microseconds; a call needs
+    one to three floats. Only ``random()`` is overridden, so every other method
+    (``lognormvariate``, ``choice``, ...) is derived from it by ``random.Random``.
+    """
+
+    def __init__(self, material: bytes) -> None:
+        self._material = material
+        self._n = 0
+        self.gauss_next = None  # what random.Random.__init__ sets besides the seed
+
+    def seed(self, a: object = None, version: int = 2) -> None:
+        raise TypeError("a CallRandom is fixed by its material")
+
+    def random(self) -> float:
+        self._n += 1
+        digest = hashlib.blake2b(
+            self._material, digest_size=8, salt=self._n.to_bytes(16, "little")
+        ).digest()
+        return (int.from_bytes(digest, "big") >> 11) * 2.0**-53

@@ -102,6 +102,7 @@ def order_json(order: Order) -> dict[str, Any]:
     status = status_name(order)
     refunded = order.refunded_amount(settled_only=True)
     details = order.details
+    value = amount(order.amount, order.currency)
     doc: dict[str, Any] = {
         "id": order.id,
         "order_id": order.order_id,
@@ -113,7 +114,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "description": details.get("description", ""),
         "status": status,
         "status_id": STATUS_IDS.get(status, 0),
-        "amount": amount(order.amount, order.currency),
+        "amount": value,
         "currency": order.currency,
         "date_created": iso(order.created_at),
         "return_url": details.get("return_url", ""),
@@ -122,19 +123,18 @@ def order_json(order: Order) -> dict[str, Any]:
         **{f"udf{i}": details.get(f"udf{i}", "") for i in range(2, 11)},
         "refunded": refunded > 0 and refunded >= order.amount,
         "amount_refunded": amount(refunded, order.currency),
-        "effective_amount": amount(order.amount, order.currency),
+        "effective_amount": value,
         "refunds": [refund_json(order, r) for r in order.refunds.values()],
     }
     if order.txn_id:
-        doc.update(_txn_fields(order, status))
+        doc.update(_txn_fields(order, status, value))
     return doc
 
 
-def _txn_fields(order: Order, status: str) -> dict[str, Any]:
+def _txn_fields(order: Order, status: str, value: float) -> dict[str, Any]:
     failed = order.state is OrderState.FAILED
     txn_uuid = "eul" + order.txn_id[4:]
     created = iso(order.created_at)
-    value = amount(order.amount, order.currency)
     doc: dict[str, Any] = {
         "txn_id": order.txn_id,
         "txn_uuid": txn_uuid,

@@ -13,7 +13,7 @@ import secrets
 
 from gateway_sim import juspay_wire, paytm_wire
 from gateway_sim.draws import CallKey
-from gateway_sim.hooks import RefundResult, TxnResult, plan_pending
+from gateway_sim.hooks import PENDING_METHODS, RefundResult, TxnResult, plan_pending
 from gateway_sim.runtime import SimState
 from gateway_sim.state import Merchant, Order, OrderState, Refund, RefundState, new_txn_id
 from gateway_sim.webhooks import Notification
@@ -67,9 +67,10 @@ def _fail(order: Order, result: TxnResult) -> None:
 
 def refine_plan(state: SimState, order: Order, method: str) -> None:
     """Random pending outcomes depend on the payment method, known only at payment."""
-    if order.plan.txn is TxnResult.CHARGE:
+    faults = state.profile.faults
+    if order.plan.txn is TxnResult.CHARGE and method in PENDING_METHODS and faults.pending:
         rng = state.draws.rng(order.key, "txn-pending:" + method)
-        pending = plan_pending(method, state.profile.faults, rng)
+        pending = plan_pending(method, faults, rng)
         if pending is not None:
             order.plan = dataclasses.replace(order.plan, txn=pending)
 

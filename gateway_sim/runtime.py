@@ -14,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway_sim.config import Profile
+from gateway_sim.config import FaultRates, Profile
 from gateway_sim.draws import CallKey, Draws
 from gateway_sim.hooks import (
     ChargePlan,
     EntryFault,
     RefundResult,
     call_fault,
+    hooked_charge,
     plan_charge,
     plan_refund,
 )
@@ -46,11 +47,13 @@ class SimState:
         self.rng = random.Random(seed)
         self.latency: dict[str, LatencyModel] = build_models(profile.latency, seed)
         self._instant = all(m.spec.p50_ms <= 0 for m in self.latency.values())
+        self._faultless = profile.faults == FaultRates()
 
     def set_profile(self, profile: Profile) -> None:
         self.profile = profile
         self.latency = build_models(profile.latency, self.seed)
         self._instant = all(m.spec.p50_ms <= 0 for m in self.latency.values())
+        self._faultless = profile.faults == FaultRates()
 
     async def reset(self) -> None:
         """Forget orders, ledger and deliveries; keep merchants and the profile."""
@@ -97,8 +100,10 @@ class SimState:
         ``key`` identifies the call (``gateway_sim.draws``); None for a call
         that could not be identified, which draws from the arrival-order stream.
         """
-        rng = self.rng if key is None else self.draws.rng(key, "latency:" + kind)
         stall = self.profile.faults.stall
+        if not stall and self._instant:
+            return False, 0.0
+        rng = self.rng if key is None else self.draws.rng(key, "latency:" + kind)
         if stall and rng.random() < stall:
             return True, self.profile.stall_s
         if self._instant:
@@ -121,16 +126,24 @@ class SimState:
 
     def call_fault(self, key: CallKey) -> EntryFault:
         """429 or 5xx on a call that changes nothing (a status read), drawn for ``key``."""
-        return call_fault(self.profile.faults, self.draws.rng(key, "call-fault"))
+        faults = self.profile.faults
+        if not (faults.rate_limit or faults.server_error):
+            return EntryFault.NONE
+        return call_fault(faults, self.draws.rng(key, "call-fault"))
 
     def charge_plan(self, key: CallKey, amount: int) -> ChargePlan:
         """A new order's fate (hooks first, then the profile's rates), drawn for ``key``."""
+        if self._faultless:  # e.g. instant: only the amount hooks decide, nothing to draw
+            forced = hooked_charge(amount) if self.profile.hooks else None
+            return forced or ChargePlan()
         rng = self.draws.rng(key, "charge")
         return plan_charge(amount, "", self.profile.faults, rng, hooks=self.profile.hooks)
 
     def refund_plan(self, key: CallKey, amount: int) -> RefundResult:
-        rng = self.draws.rng(key, "refund")
-        return plan_refund(amount, self.profile.faults, rng, hooks=self.profile.hooks)
+        # Without a 5xx rate plan_refund draws nothing: skip building the generator.
+        faults = self.profile.faults
+        rng = self.draws.rng(key, "refund") if faults.server_error else self.rng
+        return plan_refund(amount, faults, rng, hooks=self.profile.hooks)
 
     async def stall(self) -> None:
         await asyncio.sleep(self.profile.stall_s)
