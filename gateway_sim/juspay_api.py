@@ -117,19 +117,17 @@ async def create_order(request: web.Request) -> web.Response:
     form = await request.post()
     got = parse_order(form)
     key: CallKey | None = None
-    is_new = (
-        merchant is not None
-        and isinstance(got, OrderInput)
-        and state.orders.get(JUSPAY, merchant.merchant_id, got.order_id) is None
-    )
-    if is_new and merchant is not None and isinstance(got, OrderInput):
-        key = state.draws.order_key(
-            JUSPAY.value, merchant.merchant_id, got.amount, got.currency, got.customer_id
-        )
+    # Only a valid new order is ranked: a repeated order id must not shift the ranks.
+    if merchant is not None and isinstance(got, OrderInput):
+        mid = merchant.merchant_id
+        if state.orders.get(JUSPAY, mid, got.order_id) is None:
+            key = state.draws.order_key(
+                JUSPAY.value, mid, got.amount, got.currency, got.customer_id
+            )
     try:
         await state.delay("auth", key)
     except web.HTTPGatewayTimeout:
-        if merchant is not None and key is not None and isinstance(got, OrderInput):
+        if key is not None and merchant is not None and isinstance(got, OrderInput):
             state.draws.refused(JUSPAY.value, merchant.merchant_id, got.order_id, key)
         raise
     if merchant is None:
