@@ -168,12 +168,20 @@ def test_order_object_has_the_documented_fields_in_every_state(
 def test_webhooks_carry_the_documented_order_object(
     client: httpx.Client, merchant: GatewayCredentials, hooks: Hooks
 ) -> None:
-    """The order inside every webhook has the same documented fields."""
+    """The order inside every webhook (success, refund, failure) has the documented fields."""
     attempt = unique("att_")
     drive(client, charge_flow(merchant, ChargeRequest(attempt, 7_000, "INR", "card")))
-    events = hooks.events(attempt, 1)
-    assert [e["event_name"] for e in events] == ["ORDER_SUCCEEDED"]
-    assert_order_object(events[0]["content"]["order"], paid=True)
+    refund = {"unique_request_id": unique("r"), "amount": "20.00"}
+    path = juspay.order_path(attempt) + "/refunds"
+    assert client.post(path, data=refund, headers=juspay.headers(merchant)).status_code == 200
+    declined = unique("att_")
+    drive(client, charge_flow(merchant, ChargeRequest(declined, 7_001, "INR", "card")))
+    events = [*hooks.events(attempt, 2), *hooks.events(declined, 1)]
+    names = [e["event_name"] for e in events]
+    assert names == ["ORDER_SUCCEEDED", "ORDER_REFUNDED", "ORDER_FAILED"]
+    for event in events:
+        assert_order_object(event["content"]["order"], paid=True)
+    assert events[1]["content"]["refund"]["unique_request_id"] == refund["unique_request_id"]
 
 
 def test_client_side_card_txn_is_pending_vbv_until_authenticated(
