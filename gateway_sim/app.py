@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway_sim import admin, juspay_api, paytm_api
+from gateway_sim import admin, juspay_api, juspay_legacy, juspay_txns, paytm_api
 from gateway_sim.config import SimSettings
 from gateway_sim.runtime import STATE, SimState
 
@@ -16,7 +16,10 @@ def create_app(settings: SimSettings) -> web.Application:
     app[STATE] = SimState(settings.profile, settings.seed)
     app.cleanup_ctx.append(_background)
     juspay_api.add_routes(app)
+    juspay_txns.add_routes(app)
     paytm_api.add_routes(app)
+    # Last: its catch-all for the older /order/... paths must not hide Paytm's /order/initiate.
+    juspay_legacy.add_routes(app)
     admin.add_routes(app)
     return app
 

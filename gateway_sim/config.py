@@ -24,6 +24,16 @@ from gateway_sim.errors import ConfigError
 
 ENDPOINT_KINDS = ("auth", "status", "refund")
 
+# How a Juspay card ``POST /txns`` is answered (``juspay_card_auth``):
+#   three_ds  as documented: PENDING_VBV with an authentication URL; the card is
+#             charged (or declined) when the simulated authentication completes;
+#   direct    charged or declined in the /txns reply itself (paybench's old behaviour);
+#   auto      three_ds for a call without the merchant's API key (the client-side call
+#             Juspay documents), direct for a server-to-server call that authenticates
+#             with it, as paybench's engine and legacy service do (Juspay charges
+#             authenticated direct-debit /txns calls at once too).
+CARD_AUTH_MODES = ("auto", "three_ds", "direct")
+
 
 @dataclass(frozen=True, slots=True)
 class LatencySpec:
@@ -74,6 +84,7 @@ class Profile:
     settle_delay_s: float = 0.3  # pending charge -> final
     refund_settle_s: float = 0.3  # pending refund -> final
     hooks: bool = True  # amount-pattern hooks (README) force outcomes
+    juspay_card_auth: str = "auto"  # one of CARD_AUTH_MODES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +96,7 @@ class Profile:
             "settle_delay_s": self.settle_delay_s,
             "refund_settle_s": self.refund_settle_s,
             "hooks": self.hooks,
+            "juspay_card_auth": self.juspay_card_auth,
         }
 
 
@@ -201,6 +213,10 @@ def apply_overrides(base: Profile, overrides: Mapping[str, Any]) -> Profile:
         elif key == "hooks":
             if not isinstance(value, bool):
                 raise ConfigError("hooks must be true or false")
+            changes[key] = value
+        elif key == "juspay_card_auth":
+            if value not in CARD_AUTH_MODES:
+                raise ConfigError(f"juspay_card_auth must be one of {', '.join(CARD_AUTH_MODES)}")
             changes[key] = value
         else:
             raise ConfigError(f"unknown setting {key}")

@@ -33,13 +33,17 @@ class LatencyModel:
             ratio = max(spec.p99_ms, spec.p50_ms) / spec.p50_ms
             self._sigma = math.log(ratio) / Z99
 
-    def draw(self) -> float:
-        """One delay in seconds (0.0 for an ``instant`` spec)."""
+    def draw(self, rng: random.Random | None = None) -> float:
+        """One delay in seconds (0.0 for an ``instant`` spec).
+
+        ``rng`` is a call's own generator (see ``gateway_sim.draws``); without
+        it the model's seeded arrival-order stream is used.
+        """
         if self._mu is None:
             return 0.0
         if self._sigma == 0.0:
             return math.exp(self._mu)
-        return self._rng.lognormvariate(self._mu, self._sigma)
+        return (rng or self._rng).lognormvariate(self._mu, self._sigma)
 
 
 def build_models(latency: Mapping[str, LatencySpec], seed: int) -> dict[str, LatencyModel]:

@@ -12,7 +12,8 @@ import dataclasses
 import secrets
 
 from gateway_sim import juspay_wire, paytm_wire
-from gateway_sim.hooks import RefundResult, TxnResult, plan_pending
+from gateway_sim.draws import CallKey
+from gateway_sim.hooks import PENDING_METHODS, RefundResult, TxnResult, plan_pending
 from gateway_sim.runtime import SimState
 from gateway_sim.state import Merchant, Order, OrderState, Refund, RefundState, new_txn_id
 from gateway_sim.webhooks import Notification
@@ -66,8 +67,10 @@ def _fail(order: Order, result: TxnResult) -> None:
 
 def refine_plan(state: SimState, order: Order, method: str) -> None:
     """Random pending outcomes depend on the payment method, known only at payment."""
-    if order.plan.txn is TxnResult.CHARGE:
-        pending = plan_pending(method, state.profile.faults, state.rng)
+    faults = state.profile.faults
+    if order.plan.txn is TxnResult.CHARGE and method in PENDING_METHODS and faults.pending:
+        rng = state.draws.rng(order.key, "txn-pending:" + method)
+        pending = plan_pending(method, faults, rng)
         if pending is not None:
             order.plan = dataclasses.replace(order.plan, txn=pending)
 
@@ -76,6 +79,7 @@ def start_txn(state: SimState, merchant: Merchant, order: Order, method: str) ->
     """Run the order's plan for its transaction call; returns what the reply must do."""
     order.txn_id = new_txn_id(order.gateway)
     order.payment_method = method
+    state.orders.index_txn(order)
     result = order.plan.txn
     if result in (TxnResult.PENDING_SUCCESS, TxnResult.PENDING_FAILURE):
         order.state = OrderState.PENDING
@@ -88,8 +92,45 @@ def start_txn(state: SimState, merchant: Merchant, order: Order, method: str) ->
         _fail(order, result)
     answered = result in (TxnResult.CHARGE, TxnResult.DECLINE, TxnResult.DECLINE_OTHER)
     if not (answered and state.profile.webhook.only_async):
-        state.notify(notification(merchant, order))
+        state.notify(notification(merchant, order), order.key)
     return result
+
+
+def start_authentication(state: SimState, order: Order, method: str) -> TxnResult:
+    """A card transaction that waits for 3DS (PENDING_VBV); its plan applies afterwards.
+
+    The caller runs a planned 5xx through :func:`start_txn` instead: that
+    attempt fails at once and never gets an authentication URL.
+    """
+    order.txn_id = new_txn_id(order.gateway)
+    order.payment_method = method
+    state.orders.index_txn(order)
+    order.state = OrderState.PENDING
+    order.authenticating = True
+    return order.plan.txn
+
+
+def authenticate(state: SimState, merchant: Merchant, order: Order, *, completed: bool) -> None:
+    """The customer's 3DS step: charge, decline or settle later, as planned.
+
+    ``completed=False`` is a customer who abandons or fails the challenge
+    (AUTHENTICATION_FAILED). The final state is notified by webhook, since the
+    caller of ``/txns`` could not read it from that reply.
+    """
+    if not order.authenticating or order.state is not OrderState.PENDING:
+        return
+    order.authenticating = False
+    result = order.plan.txn if completed else TxnResult.PENDING_FAILURE
+    if completed and result in (TxnResult.PENDING_SUCCESS, TxnResult.PENDING_FAILURE):
+        # Authenticated, then left pending at the bank: settles like any pending payment.
+        stale = notification(merchant, order)
+        state.spawn(_settle(state, merchant, order, stale))
+        return
+    if result in (TxnResult.CHARGE, TxnResult.AMBIGUOUS_TIMEOUT, TxnResult.RESET):
+        _charge(state, merchant, order)
+    else:
+        _fail(order, result)
+    state.notify(notification(merchant, order), order.key)
 
 
 async def _settle(state: SimState, merchant: Merchant, order: Order, stale: Notification) -> None:
@@ -109,8 +150,12 @@ async def _settle(state: SimState, merchant: Merchant, order: Order, stale: Noti
         state.dispatcher.spawn_later(base, final, settings)
         state.dispatcher.spawn_later(base + 0.05, final, settings)
     else:
-        state.notify(final)
-    if messy or (settings.out_of_order_rate and state.rng.random() < settings.out_of_order_rate):
+        state.notify(final, order.key)
+    stale_late = (
+        settings.out_of_order_rate
+        and state.draws.rng(order.key, "webhook-out-of-order").random() < settings.out_of_order_rate
+    )
+    if messy or stale_late:
         # The "pending" event, delayed until after the final one: out of order.
         state.dispatcher.spawn_later(base + 0.2, stale, settings)
 
@@ -123,6 +168,7 @@ def open_refund(
     request_id: str,
     amount: int,
     result: RefundResult,
+    key: CallKey,
 ) -> Refund:
     """Accept a refund (the caller checked bounds); it settles in the background."""
     refund = Refund(
@@ -130,6 +176,7 @@ def open_refund(
         request_id=request_id,
         amount=amount,
         plan=result,
+        key=key,
     )
     order.refunds[request_id] = refund
     entry = state.ledger.record(
@@ -157,4 +204,4 @@ async def _settle_refund(state: SimState, merchant: Merchant, order: Order, refu
     else:
         refund.state = RefundState.SUCCEEDED
         state.ledger.set_status(refund.ledger_seq, "succeeded")
-    state.notify(notification(merchant, order, refund))
+    state.notify(notification(merchant, order, refund), refund.key)

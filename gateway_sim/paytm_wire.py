@@ -110,6 +110,54 @@ def refund_body(order: Order, refund: Refund) -> dict[str, Any]:
     }
 
 
+# Paytm's payMethod names in refund details, by paybench payment method.
+PAY_METHODS = {
+    "card": "CREDIT_CARD",
+    "upi": "UPI",
+    "netbanking": "NET_BANKING",
+    "wallet": "BALANCE",
+}
+CREDIT_STATUS = {
+    RefundState.PENDING: "PENDING",
+    RefundState.SUCCEEDED: "SUCCESS",
+    RefundState.FAILED: "FAILED",
+}
+
+
+def refund_status_body(order: Order, refund: Refund) -> dict[str, Any]:
+    """The Refund Status API body (``/v2/refund/status``), with its documented fields."""
+    accepted_at = txn_date(refund.created_at)
+    refund_amount = format_major(refund.amount, order.currency)
+    expected = datetime.fromtimestamp(refund.created_at + 5 * 86_400, UTC).strftime("%Y-%m-%d")
+    return {
+        "orderId": order.order_id,
+        "mid": order.merchant_id,
+        "refId": refund.request_id,
+        "refundId": refund.refund_id,
+        "txnId": order.txn_id,
+        "resultInfo": refund_result(refund),
+        "txnAmount": format_major(order.amount, order.currency),
+        "refundAmount": refund_amount,
+        # every refund accepted so far on this transaction, this one included
+        "totalRefundAmount": format_major(order.refunded_amount(), order.currency),
+        "txnTimestamp": txn_date(order.created_at),
+        "merchantRefundRequestTimestamp": accepted_at,
+        "acceptRefundTimestamp": accepted_at,
+        "acceptRefundStatus": "SUCCESS",  # the simulator answers only for accepted refunds
+        "userCreditInitiateStatus": CREDIT_STATUS[refund.state],
+        "source": "MERCHANT",
+        "refundReason": refund.reason,
+        "refundDetailInfoList": [
+            {
+                "refundType": "TO_SOURCE",
+                "payMethod": PAY_METHODS.get(order.payment_method, "CREDIT_CARD"),
+                "userCreditExpectedDate": expected,
+                "refundAmount": refund_amount,
+            }
+        ],
+    }
+
+
 def notification(merchant: Merchant, order: Order, refund: Refund | None = None) -> Notification:
     """Form fields with CHECKSUMHASH, as Paytm posts to the callback URL."""
     if refund is None:

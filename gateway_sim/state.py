@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway_sim.draws import CallKey
 from gateway_sim.errors import MerchantError
 from gateway_sim.hooks import ChargePlan, RefundResult
 from payments.gateways.base import GatewayName
@@ -39,6 +40,9 @@ class Merchant:
     webhook_url: str = ""
     webhook_username: str = ""
     webhook_password: str = ""
+    # Juspay signs the return-URL parameters with the merchant's response key;
+    # without one registered the API key stands in.
+    response_key: str = ""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -58,6 +62,9 @@ class Refund:
     state: RefundState = RefundState.PENDING
     created_at: float = field(default_factory=time.time)
     ledger_seq: int = 0
+    key: CallKey = ()  # see gateway_sim.draws
+    reads: int = 0  # refund status reads so far, part of each read's key
+    reason: str = ""  # the merchant's comment (Paytm refundReason)
 
 
 @dataclass(slots=True)
@@ -80,6 +87,15 @@ class Order:
     failure_status: str = ""  # Juspay status name of the failure
     created_at: float = field(default_factory=time.time)
     refunds: dict[str, Refund] = field(default_factory=dict)  # by request id
+    key: CallKey = ()  # see gateway_sim.draws
+    reads: int = 0  # status reads so far, part of each read's key
+    refund_ranks: dict[int, int] = field(default_factory=dict)  # refund requests per amount
+    # Documented order fields the caller may set (Juspay); echoed in the order object.
+    details: dict[str, str] = field(default_factory=dict)
+    method_name: str = ""  # Juspay payment_method (VISA, NB_HDFC, ...)
+    auth_type: str = ""  # Juspay auth_type of the transaction (THREE_DS, ...)
+    card_last4: str = ""
+    authenticating: bool = False  # PENDING_VBV until the simulated 3DS step
 
     def refunded_amount(self, *, settled_only: bool = False) -> int:
         """Money promised back: pending refunds count so bounds hold under races."""
@@ -106,7 +122,7 @@ def merchant_from_json(doc: Any) -> Merchant:
     except ValueError:
         raise MerchantError("gateway must be 'juspay' or 'paytm'") from None
     extra = {}
-    for key in ("webhook_url", "webhook_username", "webhook_password"):
+    for key in ("webhook_url", "webhook_username", "webhook_password", "response_key"):
         value = doc.get(key) or ""
         if not isinstance(value, str):
             raise MerchantError(f"{key} must be a string")
@@ -121,6 +137,8 @@ class Registry:
 
     def __init__(self) -> None:
         self.juspay_by_key: dict[str, Merchant] = {}
+        # POST /txns may come without the API key, naming only the merchant.
+        self.juspay_by_mid: dict[str, Merchant] = {}
         self.paytm_by_mid: dict[str, Merchant] = {}
 
     def add(self, merchant: Merchant) -> None:
@@ -129,6 +147,7 @@ class Registry:
                 if old.merchant_id == merchant.merchant_id:
                     del self.juspay_by_key[key]
             self.juspay_by_key[merchant.api_key] = merchant
+            self.juspay_by_mid[merchant.merchant_id] = merchant
         else:
             self.paytm_by_mid[merchant.merchant_id] = merchant
 
@@ -141,9 +160,17 @@ class Orders:
 
     def __init__(self) -> None:
         self._orders: dict[tuple[GatewayName, str, str], Order] = {}
+        self._by_txn: dict[str, Order] = {}
 
     def get(self, gateway: GatewayName, merchant_id: str, order_id: str) -> Order | None:
         return self._orders.get((gateway, merchant_id, order_id))
+
+    def by_txn(self, txn_id: str) -> Order | None:
+        """The order of a transaction (the authentication URL names only the txn)."""
+        return self._by_txn.get(txn_id)
+
+    def index_txn(self, order: Order) -> None:
+        self._by_txn[order.txn_id] = order
 
     def add(self, order: Order) -> bool:
         """Store a new order; False if the id is taken (duplicate order id)."""
@@ -155,6 +182,7 @@ class Orders:
 
     def clear(self) -> None:
         self._orders.clear()
+        self._by_txn.clear()
 
     def __len__(self) -> int:
         return len(self._orders)
