@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import logging
 import os
+import signal
 from typing import Any
 
 import aiohttp
@@ -177,4 +178,11 @@ def serve(host: str, port: int, workers: int, timeout_s: float) -> None:
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False,
                 single_process=False)  # fmt: skip
+    # Sanic keeps its worker table in a multiprocessing manager process, a child in
+    # this process group: a SIGTERM to the group (how the stack, and most supervisors,
+    # stop a service) would kill it under the main process, which then fails to stop
+    # the workers in order. An ignored signal stays ignored across exec, so that
+    # process, started first by Sanic.serve, ignores SIGTERM; Sanic installs its own
+    # handler here right after, and shuts the manager process down on its way out.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     Sanic.serve(primary=app, app_loader=loader)
