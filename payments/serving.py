@@ -1,9 +1,11 @@
-"""``python -m engine serve`` and ``python -m legacy_adapter serve``: one launcher.
+"""``python -m <service> serve``: one command line for every service.
 
-Both services run under gunicorn with the same knobs (workers, bind, timeouts),
-so the only difference between them is the worker class: aiohttp's async
-worker for the engine, sync workers (one request at a time) for the legacy
-service.
+The engine and the legacy service run under gunicorn with the same knobs
+(workers, bind, timeouts), so the only difference between them is the worker
+class: aiohttp's async worker for the engine, sync workers (one request at a
+time) for the legacy service. The Sanic service takes the same arguments,
+settings check and metrics directory (``serve_args``, ``settings_error``,
+``use_metrics_dir``) and runs Sanic's own server instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,50 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Only Linux spreads new connections over SO_REUSEPORT sockets; elsewhere the
 # last socket bound would take them all.
 SOCKET_PER_WORKER = sys.platform == "linux"
+
+
+def serve_args(prog: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """The ``serve`` command line every service shares: host, port, workers, timeout."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve (settings from the PAYBENCH_* environment)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--workers", type=int, default=int(os.environ.get("PAYBENCH_WORKERS", "2"))
+    )
+    serve.add_argument("--timeout", type=int, default=60, help="worker/response timeout, s")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    return args
+
+
+def settings_error(prog: str) -> int | None:
+    """Exit status 2 (the variable named on stderr) when the settings are invalid, else None.
+
+    Checked before any worker starts, so a bad variable is one clear line, not
+    a traceback per worker.
+    """
+    from payments.config import ConfigError, ServiceSettings
+
+    try:
+        ServiceSettings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    return None
+
+
+def use_metrics_dir(prog: str) -> None:
+    """One metrics directory per service instance, removed at exit.
+
+    Set before the workers start (prometheus_client picks its value store at
+    import), so every worker writes there and ``/metrics`` sums them all.
+    """
+    metrics_dir = tempfile.mkdtemp(prefix=f"paybench-{prog}-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir
+    atexit.register(shutil.rmtree, metrics_dir, True)
 
 
 def serve_main(
@@ -43,30 +89,11 @@ def serve_main(
     whole run. Sync workers keep the shared socket: a connection hashed to a
     worker that is busy would wait although another worker is free.
     """
-    parser = argparse.ArgumentParser(prog=f"python -m {prog}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve (settings from the PAYBENCH_* environment)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument(
-        "--workers", type=int, default=int(os.environ.get("PAYBENCH_WORKERS", "2"))
-    )
-    serve.add_argument("--timeout", type=int, default=60, help="gunicorn worker timeout, s")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be >= 1")
-    from payments.config import ConfigError, ServiceSettings
-
-    try:  # fail before forking workers, naming the variable
-        ServiceSettings.from_env(os.environ)
-    except ConfigError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2
-    # One metrics directory per service instance, set before the workers fork
-    # (prometheus_client picks its value store at import), cleaned at exit.
-    metrics_dir = tempfile.mkdtemp(prefix=f"paybench-{prog}-metrics-")
-    os.environ[MULTIPROC_ENV] = metrics_dir
-    atexit.register(shutil.rmtree, metrics_dir, True)
+    args = serve_args(prog, argv)
+    failed = settings_error(prog)
+    if failed is not None:
+        return failed
+    use_metrics_dir(prog)
     from gunicorn.app.wsgiapp import run
 
     sys.argv = [

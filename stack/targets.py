@@ -2,8 +2,8 @@
 
 A target is either *started* by the stack (``command`` builds its argv from a
 ``TargetLaunch``) or *already running* somewhere (``url``), in which case the
-stack only health-checks it. ``legacy`` and ``engine`` are built in; a third
-implementation is one ``register_target`` call away.
+stack only health-checks it. ``legacy``, ``engine`` and ``sanic`` are built
+in; another implementation is one ``register_target`` call away.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class TargetSpec:
         return self.command is not None
 
 
-def gunicorn_service_command(module: str) -> CommandBuilder:
-    """``python -m <module> serve --host H --port P --workers N`` (both services' CLI)."""
+def service_command(module: str) -> CommandBuilder:
+    """``python -m <module> serve --host H --port P --workers N`` (every service's CLI)."""
 
     def build(launch: TargetLaunch) -> list[str]:
         return [
@@ -98,12 +98,17 @@ def resolve_targets(
 
 
 register_target(TargetSpec(
-    "legacy", command=gunicorn_service_command("legacy_adapter"),
+    "legacy", command=service_command("legacy_adapter"),
     server="gunicorn sync workers (one request at a time each), one shared listening socket",
 ))  # fmt: skip
 register_target(TargetSpec(
-    "engine", command=gunicorn_service_command("engine"),
+    "engine", command=service_command("engine"),
     server="gunicorn aiohttp workers (an event loop each), "
     + ("a listening socket per worker (SO_REUSEPORT)" if SOCKET_PER_WORKER
        else "one shared listening socket"),
+))  # fmt: skip
+register_target(TargetSpec(
+    "sanic", command=service_command("sanic_service"),
+    server="Sanic's own server: a manager process and Sanic workers (a uvloop event loop "
+    "each), one shared listening socket bound by the manager",
 ))  # fmt: skip

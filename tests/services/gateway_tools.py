@@ -202,9 +202,21 @@ def start_server_again(stack: Stack, name: str) -> None:
 
 
 def worker_pids(stack: Stack, target: str) -> list[int]:
-    """Pids of the gunicorn workers of ``target`` (children of its master)."""
+    """Pids of the worker processes of ``target``: the children of its master that listen
+    on its port (Sanic's manager also has a child that holds shared state, not requests)."""
     master = stack.supervisor.get(target).pid
+    port = int(stack.urls[target].rsplit(":", 1)[1])
+    workers = []
     try:
-        return sorted(p.pid for p in psutil.Process(master).children())
+        children = psutil.Process(master).children()
     except psutil.Error:
         return []
+    for child in children:
+        try:
+            listening = any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                            for c in child.net_connections(kind="tcp"))  # fmt: skip
+        except psutil.Error:
+            continue
+        if listening:
+            workers.append(child.pid)
+    return sorted(workers)

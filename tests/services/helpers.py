@@ -1,4 +1,4 @@
-"""One real stack per test session: gateway simulator, both services, real PostgreSQL and Redis."""
+"""One real stack per test session: gateway simulator, the services, real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import redis
 from stack.provision import MerchantSeed
 from stack.services import Stack, StackConfig
 
-TARGETS = ("legacy", "engine")
+TARGETS = ("legacy", "engine", "sanic")
 
 
 def database_url() -> str:
@@ -97,7 +97,8 @@ def target(request: pytest.FixtureRequest, stack: Stack) -> Target:
 
 
 @pytest.fixture
-def both(stack: Stack) -> dict[str, Target]:
+def every(stack: Stack) -> dict[str, Target]:
+    """Every service under test, by name."""
     return {
         name: Target(name, stack.urls[name], stack.schemas[name], stack.redis_prefixes[name],
                      stack.merchants[name], stack.config.log_dir)

@@ -10,22 +10,22 @@ import httpx
 import pytest
 
 from stack.services import Stack, StackConfig
-from tests.services.helpers import payment_body
+from tests.services.helpers import TARGETS, payment_body
 
 
 @pytest.mark.embedded
 def test_embedded_stack_serves_a_payment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no database or Redis URL, both services run on embedded servers and charge."""
+    """With no database or Redis URL, every service runs on embedded servers and charges."""
     for var in ("PAYBENCH_DATABASE_URL", "PAYBENCH_REDIS_URL"):
         monkeypatch.delenv(var, raising=False)
-    config = StackConfig(log_dir=tmp_path / "logs", workers=1, merchants=1,
+    config = StackConfig(log_dir=tmp_path / "logs", targets=TARGETS, workers=1, merchants=1,
                          gateway_profile="instant")
     with Stack(config) as stack:
         assert stack.infra.postgres is not None
         assert stack.infra.postgres.embedded
         assert stack.infra.redis is not None
         assert stack.infra.redis.embedded
-        for name in ("legacy", "engine"):
+        for name in TARGETS:
             key = stack.merchants[name][0].api_key
             with httpx.Client(base_url=stack.urls[name], auth=(key, ""), timeout=30) as client:
                 resp = client.post("/v1/payments", json=payment_body(confirm=True))

@@ -6,8 +6,8 @@ without touching anyone else's. Gateway timeout 1 s, reconciler every 0.3 s
 for attempts older than 1.5 s, and the simulator's webhooks off: only the
 services' own status checks settle what a fault left unknown.
 
-The Redis and PostgreSQL outages hit both services at once, so those two
-tests check both services in one outage each.
+The Redis and PostgreSQL outages hit every service at once, so those two
+tests check all of them in one outage each.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _load(stack: Stack, target: str, stop: threading.Event, outcomes: list[str])
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_worker_killed_mid_confirm(fault_stack: Stack, target: str) -> None:
-    """SIGKILL of a worker during confirms: gunicorn replaces it, the reconciler settles
+    """SIGKILL of a worker during confirms: it is replaced, the reconciler settles
     every payment, no order is charged twice and no charge lacks a charged payment."""
     workers = worker_pids(fault_stack, target)
     assert len(workers) == fault_stack.config.workers
@@ -202,8 +202,8 @@ def _healthy(stack: Stack, target: str) -> bool:
 
 
 def test_services_keep_serving_without_redis(fault_stack: Stack) -> None:
-    """With Redis stopped both services read and write from PostgreSQL, only /health
-    says 503 (redis unavailable), and both use the cache again once Redis is back."""
+    """With Redis stopped the services read and write from PostgreSQL, only /health
+    says 503 (redis unavailable), and they use the cache again once Redis is back."""
     before = {}
     for target in TARGETS:
         with client(fault_stack, target) as c:
@@ -262,7 +262,7 @@ def _recovered(stack: Stack, target: str) -> bool:
 
 def test_services_recover_from_a_postgres_restart(fault_stack: Stack) -> None:
     """While PostgreSQL is down requests get 503 database_unavailable; once it is back
-    both services serve again by themselves, without a restart."""
+    every service serves again by itself, without a restart."""
     known = {}
     for target in TARGETS:
         with client(fault_stack, target) as c:

@@ -1,4 +1,4 @@
-"""Shadow traffic against the real stack: legacy (primary) vs engine (candidate)."""
+"""Shadow traffic against the real stack: legacy (primary) vs engine or sanic (candidate)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from shadow.replay import ReplaySettings
 from shadow.workload import generate, write_workload
 from stack.services import Stack, StackConfig
 
-MODULES = ("engine.__main__", "legacy_adapter.__main__", "gateway_sim.__main__")
+MODULES = ("engine.__main__", "legacy_adapter.__main__", "sanic_service.__main__",
+           "gateway_sim.__main__")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in MODULES),
@@ -37,11 +38,13 @@ def _servers() -> list[str]:
             "--redis-url", os.environ["PAYBENCH_TEST_REDIS_URL"]]
 
 
-def test_cli_run_legacy_vs_engine_with_aa(tmp_path: Path) -> None:
+@pytest.mark.parametrize("candidate", ["engine", "sanic"])
+def test_cli_run_legacy_vs_candidate_with_aa(tmp_path: Path, candidate: str) -> None:
     """`shadow run` replays a mixed workload with writes: no real mismatch, no audit flag."""
     runs = tmp_path / "runs"
     code = main(["run", "--payments", "6", "--runs-dir", str(runs), "--label", "e2e",
-                 "--fail-on-mismatch", "--poll-timeout", "8", *_servers()])
+                 "--candidate-target", candidate, "--fail-on-mismatch", "--poll-timeout", "8",
+                 *_servers()])
     [run_dir] = runs.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert code == 0, summary["fields"]

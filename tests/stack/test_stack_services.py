@@ -20,13 +20,13 @@ from payments.auth import hash_api_key
 from stack.errors import InfraUnavailable, ProcessDied
 from stack.processes import free_port, port_is_free
 from stack.services import Stack, StackConfig
-from stack.targets import TargetSpec, gunicorn_service_command
+from stack.targets import TargetSpec, service_command
 from tests.stack.conftest import HERE, shared_database_url, shared_redis_url
 
 FAKE = "fake_services"
 FAKE_TARGETS = (
-    TargetSpec("alpha", command=gunicorn_service_command(FAKE)),
-    TargetSpec("beta", command=gunicorn_service_command(FAKE), role="beta_service"),
+    TargetSpec("alpha", command=service_command(FAKE)),
+    TargetSpec("beta", command=service_command(FAKE), role="beta_service"),
 )
 
 

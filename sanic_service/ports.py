@@ -1,0 +1,100 @@
+"""The Sanic service's I/O: Tortoise for SQL, redis.asyncio for the cache, aiohttp for gateways.
+
+The gateway client is ``aiohttp.ClientSession``: the Vyked services this
+team ran were aiohttp applications, so the client, its timeouts and its
+errors are familiar; it is the fastest mature asyncio client (httpx's async
+pool costs more CPU per call), and it keeps the comparison with the engine
+about Sanic and Tortoise rather than about HTTP clients. Transport failures
+map onto the gateway protocol's ``TransportError`` kinds as in the other
+services: a timeout or a reset after sending is *ambiguous* (the gateway may
+have charged), a refused connection is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from payments.config import ServiceSettings
+from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
+from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
+from payments.metrics import Metrics
+from sanic_service import driver
+
+log = logging.getLogger("sanic_service.ports")
+
+
+class SanicPorts:
+    """Executes flow effects with ``await``; one instance per worker process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        cache: aioredis.Redis,
+        http: aiohttp.ClientSession,
+        metrics: Metrics,
+    ) -> None:
+        self._settings = settings
+        self._cache = cache
+        self._http = http
+        self._metrics = metrics
+        self._put = cache.register_script(CACHE_PUT_SCRIPT)
+        self._prefix = settings.redis_prefix
+        self._timeout = aiohttp.ClientTimeout(total=settings.gateway_timeout_s)
+
+    async def query(self, q: Query) -> Any:
+        return await driver.run(q)
+
+    async def cache_get(self, key: str) -> bytes | None:
+        try:
+            value = await self._cache.get(self._prefix + key)
+        except (aioredis.RedisError, OSError) as exc:
+            self._metrics.cache_errors.inc()
+            log.warning("cache read failed", extra={"error": str(exc)})
+            return None
+        self._metrics.cache_lookups.labels("hit" if value is not None else "miss").inc()
+        return value.encode() if isinstance(value, str) else value
+
+    async def cache_put(self, effect: CachePut) -> None:
+        try:
+            await self._put(
+                keys=[self._prefix + effect.key], args=[effect.version, effect.body, effect.ttl_s]
+            )
+        except (aioredis.RedisError, OSError) as exc:
+            self._metrics.cache_errors.inc()
+            log.warning("cache write failed", extra={"error": str(exc)})
+
+    async def http(self, request: HttpRequest) -> GatewayReply:
+        url = self._settings.gateway_url + request.path
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            async with self._http.request(
+                request.method,
+                url,
+                headers=dict(request.headers),
+                data=request.body or None,
+                timeout=self._timeout,
+            ) as resp:
+                body = await resp.read()
+                outcome = str(resp.status)
+                return HttpResponse(resp.status, dict(resp.headers), body)
+        except TimeoutError as exc:
+            outcome = "timeout"
+            return TransportError("timeout", ambiguous=True, detail=str(exc))
+        except aiohttp.ClientConnectorError as exc:
+            outcome = "connect"
+            return TransportError("connect", ambiguous=False, detail=str(exc))
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            outcome = "reset"
+            return TransportError("reset", ambiguous=True, detail=str(exc))
+        finally:
+            self._metrics.gateway_latency.labels(request.gateway.value, request.kind).observe(
+                time.perf_counter() - started
+            )
+            self._metrics.gateway_calls.labels(request.gateway.value, request.kind, outcome).inc()
