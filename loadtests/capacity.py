@@ -21,7 +21,6 @@ decide a step here and in the report), so the report can be re-rendered at any t
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +32,8 @@ from loadtests.search import RateSearch, SearchSettings
 from loadtests.trials import TrialPlan, TrialRunner
 
 MAX_STEP_DOWNS = 2
-PROBE_LENGTH = 2.0
 MIN_STEP_DRAIN_S = 1.0
+CEILING_MARGIN = 1.1
 
 
 def search_settings(config: RunConfig) -> SearchSettings:
@@ -90,9 +89,9 @@ class CapacityRun:
 
         probes: dict[str, dict[str, Any]] = {}
         for target in self.targets:
-            # The probe runs twice as long as a step: its p99 is the objective's basis.
+            # The probe's p99 is the objective's basis: it runs as long as a confirmation.
             probes[target] = self._trial(target, self.searches[target].settings.start, "search",
-                                         duration_s=PROBE_LENGTH * self.config.search_duration_s)
+                                         duration_s=self.config.duration_s)
         if self.objective is None:
             if self.config.slo_p99_ms is not None:
                 self.objective = Objective(
@@ -137,8 +136,8 @@ class CapacityRun:
             self.log(f"         {target}: search ended ({search.outcome}); highest sustained "
                      + (f"{search.lo:g}/s" if search.lo is not None else "rate: none"))
         rounds = self.config.confirm_trials
-        base_rate = rates.get(self.baseline)
-        held: dict[str, list[bool]] = {t: [] for t in self.targets}
+        # The search step that found a rate counts as one of its trials, as in the report.
+        held: dict[str, list[bool]] = {t: [True] for t in self.targets}
         for n in range(rounds):
             order = list(self.targets) if n % 2 == 0 else list(reversed(self.targets))
             for target in order:
@@ -147,12 +146,6 @@ class CapacityRun:
                     continue
                 fig = self._trial(target, rate, "confirm")
                 held[target].append(self._sustained(fig) is True)
-            # the candidates at the baseline's rate: latency where both hold the load
-            if base_rate is not None and n < math.ceil(rounds / 2):
-                for target in order:
-                    rate = rates[target]
-                    if target != self.baseline and rate is not None and rate > base_rate:
-                        self._trial(target, base_rate, "common")
         for target in self.targets:
             downs = 0
             while (rates[target] is not None and held[target]
@@ -160,12 +153,24 @@ class CapacityRun:
                 downs += 1
                 old = rates[target]
                 assert old is not None
-                rate = old / (1 + self.config.search_resolution)
+                below = [st.rate for st in self.searches[target].steps
+                         if st.sustained and st.rate < old]
+                rate = max(below, default=old / (1 + self.config.search_resolution))
+                tried = [True] if below else []
                 self.log(f"         {target}: only {sum(held[target])} of {len(held[target])} "
-                         f"confirmation trials held {old:g}/s; confirming {rate:.3g}/s")
+                         f"trials held {old:.3g}/s; confirming {rate:.3g}/s")
                 rates[target] = rate
-                held[target] = [self._sustained(self._trial(target, rate, "confirm")) is True
-                                for _ in range(max(3, rounds))]
+                held[target] = tried + [
+                    self._sustained(self._trial(target, rate, "confirm")) is True
+                    for _ in range(rounds)]
+        # The candidates at the baseline's capacity: latency at a rate every target holds.
+        base_rate = rates.get(self.baseline)
+        for _ in range(rounds // 2):
+            for target in self.targets:
+                rate = rates[target]
+                if target != self.baseline and base_rate is not None and rate is not None \
+                        and rate > base_rate:
+                    self._trial(target, base_rate, "common")
         return rates
 
     # -- one trial ---------------------------------------------------------------------
@@ -210,7 +215,13 @@ class CapacityRun:
         rate = fig.get("offered_rps")
         if rate is None:
             return
-        self.searches[target].record(float(rate), self._sustained(fig), fig.get("mean_ms"))
+        sustained = self._sustained(fig)
+        ceiling = None
+        started, done = fig.get("started_rps"), fig.get("throughput_rps")
+        if sustained is False and not fig.get("aborted") and started and done is not None:
+            # A whole window of overload: completions show what the target can serve.
+            ceiling = float(rate) * done / started * CEILING_MARGIN
+        self.searches[target].record(float(rate), sustained, fig.get("mean_ms"), ceiling)
 
     def _progress(self, target: str, phase: str, rate: float, fig: Mapping[str, Any]) -> None:
         from reports.capacity import assess_step
@@ -234,7 +245,8 @@ class CapacityRun:
             return "?"
         per = sum(self.trial_seconds) / len(self.trial_seconds)
         steps = sum(s.remaining_estimate() for s in self.searches.values())
-        confirm = self.config.confirm_trials * len(self.targets) * 1.3
+        confirm = (self.config.confirm_trials * len(self.targets)
+                   + self.config.confirm_trials // 2 * (len(self.targets) - 1))
         seconds = per * (steps + confirm)
         return f"~{seconds / 60:.0f} min" if seconds >= 90 else f"~{seconds:.0f} s"
 

@@ -184,14 +184,14 @@ QUICK: dict[str, Any] = {
     "step_duration_s": 6.0,
     "step_warmup_s": 2.0,
     "search_start": 4.0,
-    "search_resolution": 0.25,
+    "search_resolution": 0.3,
     "search_warmup_s": 1.0,
     "search_duration_s": 4.0,
-    "confirm_trials": 2,
+    "confirm_trials": 1,
 }
 QUICK_DOC = ("coarser and shorter: search steps of 1 s warm-up + 4 s from 4 iterations/s to "
-             "within 25%, 2 confirmation trials of 1 + 5 s; 1 trial per target in the closed "
-             "or open model")
+             "within 30%, one confirmation trial of 1 + 5 s (so no 95% interval); 1 trial "
+             "per target in the closed or open model")
 
 
 # -- value parsers: each accepts a native TOML value or a string from env/CLI ----------------

@@ -10,6 +10,10 @@ downwards the same way. A target is never stepped again once the bracket is that
 and never above a rate it already failed, so no time goes to waiting for the backlog of a
 target known to be over capacity.
 
+An overloaded step also says how much the target served: a target that completes only a
+part of what starts cannot hold more than that part of the offered rate (plus a margin),
+so the next bisection starts below it.
+
 A step that proves nothing about the target (its load generator fell behind) ends the
 search there: the capacity is at least the highest sustained rate, and the caller says
 it was limited by the generator. This module is pure and tested against simulated
@@ -44,11 +48,16 @@ class SearchSettings:
 
 @dataclass
 class Step:
-    """One step taken: its rate and outcome (None: inconclusive)."""
+    """One step taken: its rate and outcome (None: inconclusive).
+
+    ``ceiling``: for a step the target could not keep up with, the rate its completions
+    showed it can serve at most (the offered rate scaled by completed / started requests).
+    """
 
     rate: float
     sustained: bool | None
     mean_ms: float | None = None
+    ceiling: float | None = None
 
 
 @dataclass
@@ -66,8 +75,12 @@ class RateSearch:
 
     @property
     def hi(self) -> float | None:
-        """Lowest rate found unsustained (or inconclusive) so far."""
+        """Lowest rate found unsustained (or inconclusive) so far, or lower where an
+        overloaded step's completions bound the capacity (never at or below ``lo``)."""
         rates = [s.rate for s in self.steps if s.sustained is not True]
+        lo = self.lo
+        rates += [s.ceiling for s in self.steps if s.ceiling is not None
+                  and (lo is None or s.ceiling > lo)]
         return min(rates, default=None)
 
     @property
@@ -85,13 +98,14 @@ class RateSearch:
         if lo is None:
             return "below floor"
         if hi is None:
-            return "above ceiling" if lo * self.settings.factor > self.settings.ceiling \
-                else "step limit"
+            return "above ceiling" if lo >= self.settings.ceiling else "step limit"
         return "bracketed" if hi / lo <= 1 + self.settings.resolution else "step limit"
 
-    def record(self, rate: float, sustained: bool | None, mean_ms: float | None = None) -> None:
+    def record(self, rate: float, sustained: bool | None, mean_ms: float | None = None,
+               ceiling: float | None = None) -> None:
         """The outcome of the step at ``rate``."""
-        self.steps.append(Step(rate, sustained, mean_ms))
+        self.steps.append(Step(rate, sustained, mean_ms,
+                               ceiling if ceiling is not None and ceiling < rate else None))
         if sustained is None and self.inconclusive is None:
             self.inconclusive = rate
 
@@ -103,10 +117,11 @@ class RateSearch:
         if not self.steps:
             return s.start
         lo, hi = self.lo, self.hi
-        if hi is None:  # still ramping up
+        if hi is None:  # still ramping up, at most to the ceiling itself
             assert lo is not None
-            nxt = lo * self._ramp_factor()
-            return nxt if nxt <= s.ceiling else None
+            if lo >= s.ceiling:
+                return None
+            return min(lo * self._ramp_factor(), s.ceiling)
         if lo is None:  # even the lowest rate failed: ramp down
             nxt = hi / s.factor
             return nxt if nxt >= s.floor else None

@@ -1,9 +1,13 @@
-"""A tiny HTTP server for load-generator tests: ``GET /ping`` that stalls once on demand."""
+"""Servers for load-generator tests: ``GET /ping`` that stalls once on demand, and the
+reference target of known capacity in a process of its own."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -60,3 +64,29 @@ def stall_server(*, stall_after_s: float | None = None, stall_s: float = 1.0,
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+@contextmanager
+def reference_server(*, slots: int, service_ms: float) -> Iterator[str]:
+    """``python -m loadtests.reference_server`` in its own process (its own GIL and CPU
+    time, like a real target); yields its URL and stops it afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadtests.reference_server", "--port", "0",
+         "--slots", str(slots), "--service-ms", str(service_ms)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"listening on (http://\S+)", line)
+        assert match, f"reference server did not start: {line!r}"
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
