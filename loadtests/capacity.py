@@ -218,8 +218,9 @@ class CapacityRun:
         sustained = self._sustained(fig)
         ceiling = None
         started, done = fig.get("started_rps"), fig.get("throughput_rps")
-        if sustained is False and not fig.get("aborted") and started and done is not None:
-            # A whole window of overload: completions show what the target can serve.
+        if sustained is False and started and done is not None and done < started:
+            # Overload: what it completed is what the target can serve (a step stopped
+            # early still ran at least a second; see loadtests.pacing.MIN_ABORT_S).
             ceiling = float(rate) * done / started * CEILING_MARGIN
         self.searches[target].record(float(rate), sustained, fig.get("mean_ms"), ceiling)
 

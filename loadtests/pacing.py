@@ -36,6 +36,7 @@ from loadtests.recorder import Recorder
 
 START_MARGIN_S = locust_process.START_MARGIN_S  # from "every user exists" to the first slot
 WATCH_EVERY_S = 0.25
+MIN_ABORT_S, MIN_ABORT_SHARE = 1.0, 0.25
 ABORT_DRAIN_S = 1.0  # an aborted step's outcome is known: its stragglers need no long wait
 FOREVER_S = 10 * 365 * 86400.0
 
@@ -190,10 +191,14 @@ class Pacer:
         assert schedule is not None
         assert settings is not None
         planned = settings.rate / settings.processes * clock.duration_s
+        # Not before a part of the window has run: the completions of an aborted step
+        # still bound the target's capacity, and a very short window bounds it badly.
+        earliest = clock.window_start + min(clock.duration_s,
+                                            max(MIN_ABORT_S, MIN_ABORT_SHARE * clock.duration_s))
         while not self.closed:
             gevent.sleep(WATCH_EVERY_S)
             now = time.time()
-            if now < clock.window_start:
+            if now < earliest:
                 continue
             limit = now - rule.p99_ms / 1000.0
             late_ones = sum(1 for it in self.running if it.start >= clock.window_start

@@ -251,7 +251,8 @@ def objective_of(config: Mapping[str, Any], latency_ms: float | None = None,
                  profile: str | None = None) -> Objective | None:
     """The objective a run's capacity search used (per gateway setting in a sweep)."""
     for doc in config.get("objectives") or []:
-        if doc.get("gateway_latency_ms") == latency_ms and doc.get("gateway_profile") == profile:
+        if doc.get("gateway_latency_ms") == latency_ms and doc.get("gateway_profile") in (
+                None, profile):
             return Objective.from_dict(doc)
     doc = config.get("objective")
     return Objective.from_dict(doc) if isinstance(doc, Mapping) else None

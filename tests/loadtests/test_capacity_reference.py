@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -33,7 +35,7 @@ def test_search_finds_the_capacity_of_slots_times_service_time(tmp_path: Path) -
     """4 slots x 50 ms: the search reports 70-84 requests/s, no step completes more than the
     server can serve in its window, and every step offered above 84/s is not sustained."""
     with reference_server(slots=SLOTS, service_ms=SERVICE_MS) as url:
-        runner = _runner(tmp_path, url, search_start=10, search_warmup_s=0.5,
+        runner = _runner(tmp_path, url, search_start=40, search_warmup_s=0.5,
                          search_duration_s=3, warmup_s=0.5, duration_s=4, confirm_trials=1,
                          slo="p99<150ms")
         outcome = CapacityRun(runner, runner.config, baseline="ref", log=lambda _l: None,
@@ -73,3 +75,41 @@ def test_open_model_on_a_fast_endpoint_has_no_errors_or_cut_off_requests(tmp_pat
     assert fig["requests"] == 600  # every slot of the window, each measured once
     assert fig["throughput_rps"] == pytest.approx(200.0, abs=1.0 / 3.0)
     assert fig["p99_ms"] < 100.0
+
+
+@pytest.mark.slow
+def test_gateway_sweep_reports_capacity_at_every_latency(tmp_path: Path) -> None:
+    """``paybench sweep --sweep-gateway-ms`` runs a capacity search at every gateway latency
+    and reports each target's capacity and the ratio there, with the ratio's figure."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBENCH_")}
+    env.update(PAYBENCH_DATABASE_URL=os.environ["PAYBENCH_TEST_DATABASE_URL"],
+               PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
+    with reference_server(slots=2, service_ms=50) as small, \
+            reference_server(slots=4, service_ms=50) as big:
+        proc = subprocess.run(
+            [sys.executable, "-m", "loadtests.cli", "sweep", "--sweep-gateway-ms", "10,20",
+             "--target-url", f"small={small}", "--target-url", f"big={big}",
+             "--api-keys", "unused", "--scenario", "ping", "--slo", "p99<150ms",
+             "--search-start", "20", "--search-warmup", "0.5", "--search-duration", "2",
+             "--search-resolution", "0.5", "--warmup", "0.5", "--duration", "3",
+             "--confirm-trials", "1", "--out", str(tmp_path / "runs")],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False,
+        )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    points = results["capacity_search"]["points"]
+    assert [p["gateway_latency_ms"] for p in points] == [10.0, 20.0]
+    for point in points:
+        small_cap = point["targets"]["small"]["max_sustainable_rps"]
+        big_cap = point["targets"]["big"]["max_sustainable_rps"]
+        # within the search's resolution (50%) below each capacity, never above it
+        assert 40.0 / 1.5 <= small_cap <= 41.0
+        assert 80.0 / 1.5 <= big_cap <= 82.0
+        assert 1.3 < point["ratios"]["big"]["ratio"] < 3.1
+        assert point["objective"]["p99_ms"] == 150.0
+    assert (run_dir / "figures" / "capacity_sweep.png").exists()
+    text = results["verdict"]["text"]
+    assert "set to auth p50 10 ms" in text
+    assert "set to auth p50 20 ms" in text
+    assert "req/s" in text
