@@ -5,8 +5,9 @@ points them at the machine's servers). When either is unset, the suite
 starts an embedded server for it, exactly as ``paybench`` does on a fresh
 machine, and stops it at the end.
 
-No test leaves a process behind: every test, and the session as a whole, is
-checked (tests/process_guard.py), leftovers are killed and reported as errors.
+No test leaves a process behind: every test is checked for orphans, the
+session as a whole for any process (tests/process_guard.py); leftovers are
+killed and reported as errors.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def _session_leaves_no_process() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _test_leaves_no_process() -> Iterator[None]:
-    """No process a test starts outlives the test."""
-    before = suite_processes()
+def _test_leaves_no_orphan() -> Iterator[None]:
+    """No process a test starts is left running without a parent in the suite."""
+    before = suite_processes(orphans_only=True)
     yield
-    left = left_by(before)
-    assert not left, "the test left processes running (now killed):\n" + "\n".join(left)
+    left = left_by(before, orphans_only=True)
+    assert not left, "the test left orphan processes (now killed):\n" + "\n".join(left)

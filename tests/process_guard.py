@@ -4,9 +4,14 @@ The suite marks its environment with a token that every child inherits
 (unless given an environment of its own), so a child that outlived its
 parent and was re-parented to PID 1 is still recognised as the suite's. A
 process counts as the suite's when it descends from the pytest process or
-carries the token. :func:`left_by` compares the suite's live processes after
-a test with those before it; whatever is new and still running after a short
+carries the token. :func:`left_by` compares the suite's live processes with
+those of an earlier moment; whatever is new and still running after a short
 grace is killed and reported.
+
+After each test only *orphans* are looked for: a process still under the
+pytest process may belong to a module's or the session's fixture (a stack
+whose PostgreSQL a test restarts), and is checked when the session ends,
+after every fixture is gone. An orphan belongs to nobody.
 """
 
 from __future__ import annotations
@@ -36,8 +41,11 @@ def _key(proc: psutil.Process) -> tuple[int, float]:
         return proc.pid, 0.0
 
 
-def suite_processes() -> dict[tuple[int, float], psutil.Process]:
-    """The live processes of this test session, the pytest process excluded."""
+def suite_processes(*, orphans_only: bool = False) -> dict[tuple[int, float], psutil.Process]:
+    """The live processes of this test session, the pytest process excluded.
+
+    ``orphans_only``: only those no longer under the pytest process.
+    """
     token = os.environ.get(MARK)
     me = os.getpid()
     parent: dict[int, int] = {}
@@ -54,7 +62,8 @@ def suite_processes() -> dict[tuple[int, float], psutil.Process]:
             ancestor, hops = parent.get(ancestor, 0), hops + 1
         key = _key(proc)
         if ancestor == me:
-            ours[key] = proc
+            if not orphans_only:
+                ours[key] = proc
             continue
         if key in _foreign or token is None:
             continue
@@ -76,11 +85,14 @@ def _command(proc: psutil.Process) -> str:
         return f"pid {proc.pid}"
 
 
-def left_by(before: dict[tuple[int, float], psutil.Process]) -> list[str]:
+def left_by(
+    before: dict[tuple[int, float], psutil.Process], *, orphans_only: bool = False
+) -> list[str]:
     """Processes started since ``before`` and still running after a grace; they are killed."""
     deadline = time.monotonic() + GRACE_S
     while True:
-        new = {k: p for k, p in suite_processes().items() if k not in before}
+        now = suite_processes(orphans_only=orphans_only)
+        new = {k: p for k, p in now.items() if k not in before}
         if not new or time.monotonic() >= deadline:
             break
         time.sleep(0.1)

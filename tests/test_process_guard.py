@@ -43,3 +43,19 @@ def test_a_child_that_exits_in_time_is_not_reported() -> None:
     finally:
         child.wait()
     assert time.monotonic() - started >= 0.4
+
+
+def test_a_child_under_the_suite_is_left_to_the_session_check() -> None:
+    """A live child of pytest (a fixture's server) is no orphan; the session check sees it."""
+    before_orphans = suite_processes(orphans_only=True)
+    before_all = suite_processes()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        assert not any(k[0] == child.pid for k in suite_processes(orphans_only=True))
+        assert left_by(before_orphans, orphans_only=True) == []
+        left = left_by(before_all)
+        assert len(left) == 1
+        assert f"pid {child.pid}:" in left[0]
+    finally:
+        child.kill()
+        child.wait()
