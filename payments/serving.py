@@ -14,12 +14,17 @@ import argparse
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
+from types import FrameType
 
 # prometheus_client chooses its value store when first imported: the variable
 # must be set before that, so this module does not import it.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# The signals a supervisor stops a service with (and a terminal's Ctrl-C and hang-up).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 # Only Linux spreads new connections over SO_REUSEPORT sockets; elsewhere the
 # last socket bound would take them all.
@@ -65,9 +70,14 @@ def use_metrics_dir(prog: str) -> None:
     Set before the workers start (prometheus_client picks its value store at
     import), so every worker writes there and ``/metrics`` sums them all.
     """
-    metrics_dir = tempfile.mkdtemp(prefix=f"paybench-{prog}-metrics-")
+    # Stop signals wait until the directory's removal is registered.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        metrics_dir = tempfile.mkdtemp(prefix=f"paybench-{prog}-metrics-")
+        atexit.register(shutil.rmtree, metrics_dir, True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.environ[MULTIPROC_ENV] = metrics_dir
-    atexit.register(shutil.rmtree, metrics_dir, True)
 
 
 def serve_main(
@@ -93,6 +103,11 @@ def serve_main(
     failed = settings_error(prog)
     if failed is not None:
         return failed
+    # Until gunicorn installs its own handlers, a stop signal (the stack stopping
+    # a service that is still starting) must exit through atexit, which removes
+    # the metrics directory; the default action would leave it behind.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _exit_on_signal)
     use_metrics_dir(prog)
     from gunicorn.app.wsgiapp import run
 
@@ -111,3 +126,7 @@ def serve_main(
         sys.argv.append("--reuse-port")
     run()
     return 0
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)

@@ -19,6 +19,7 @@ import jinja2
 import numpy as np
 
 from reports import format as fmt
+from reports import markup
 from reports.analysis import Slo, analyse_run, slo_from_config
 from reports.figures import render_figures
 from reports.gates import evaluate_slo, parse_slo, slo_limits
@@ -62,17 +63,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+def _environment(markdown: bool) -> jinja2.Environment:
+    # Target names, labels and environment values are shown as they are: every
+    # value is escaped for the format it is written in (see reports.markup).
+    make = markup.markdown_environment if markdown else markup.html_environment
+    env = make(
+        jinja2.PackageLoader("reports", "templates"),
         trim_blocks=False,
         lstrip_blocks=False,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
     env.filters.update(num=fmt.num, pct=fmt.pct, interval=fmt.interval, ratio=fmt.ratio,
-                       flatten=fmt.flatten, md=fmt.md_cell)
+                       flatten=fmt.flatten)
     return env
 
 
@@ -133,18 +136,17 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None) -> Rendered
     results_path = run.path / "results.json"
     results_path.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n",
                             encoding="utf-8")
-    env = _environment()
     embedded = [{"name": f.name, "title": f.title, "caption": f.caption,
                  "data": base64.b64encode(f.path.read_bytes()).decode("ascii")} for f in figures]
     first = next(iter(results["targets"].values()), None)
     coverage = fmt.pct(first["summary"]["throughput_rps"]["confidence"], 0) if first else "-"
     context = {"r": results, "scope_note": _scope_note(results), "coverage": coverage}
     html_path = run.path / "report.html"
-    html_path.write_text(env.get_template("report.html.j2").render(figures=embedded, **context),
-                         encoding="utf-8")
+    html_path.write_text(_environment(markdown=False).get_template("report.html.j2").render(
+        figures=embedded, **context), encoding="utf-8")
     md_path = run.path / "report.md"
-    md_path.write_text(env.get_template("report.md.j2").render(figures=embedded, **context),
-                       encoding="utf-8")
+    md_path.write_text(_environment(markdown=True).get_template("report.md.j2").render(
+        figures=embedded, **context), encoding="utf-8")
     return RenderedReport(run.path, results, results_path, html_path, md_path,
                           tuple(f.path for f in figures))
 

@@ -9,7 +9,13 @@ Follow-up requests (confirm, refund, read by id) are rewritten through it.
 
 Each side also has its own merchants, so the ``Authorization`` user (the API
 key) is rewritten per side, and its own idempotency key (``<key>:<side>``) so
-a replay never collides with the keys the caller used on the primary.
+the shadow sides never collide with the keys the caller used on the primary.
+
+A replay adds its own *scope* (a fresh token per replay): idempotency keys
+become ``<key>:<side>:<scope>`` and order ids ``<order>-<scope>``. Without it
+a second pass over the same stack would be answered from the first pass's
+idempotency records on one side and with ``duplicate_order_id`` on the other,
+and every write would mismatch.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from payments.validation import ORDER_ID_RE
 from shadow.capture import Json, RecordedRequest, basic_auth
 
 DEFAULT_ID_PREFIXES: tuple[str, ...] = ("pay", "re", "att")
 MAX_IDEMPOTENCY_KEY = 255
+MAX_ORDER_ID = 64
 
 
 def id_regex(prefixes: Iterable[str]) -> re.Pattern[str]:
@@ -34,13 +42,30 @@ def id_regex(prefixes: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"^(?:{alternation})_[A-Za-z0-9_-]+$")
 
 
-def derive_idempotency_key(key: str, side: str) -> str:
-    """The key a side receives for the caller's ``key``: distinct per side, stable."""
-    derived = f"{key}:{side}"
+def derive_idempotency_key(key: str, side: str, scope: str = "") -> str:
+    """The key a side receives for the caller's ``key``: distinct per side and scope, stable."""
+    tail = f":{side}:{scope}" if scope else f":{side}"
+    derived = key + tail
     if len(derived) <= MAX_IDEMPOTENCY_KEY:
         return derived
     # Long keys are hashed so the derived key stays within the contract's limit.
-    return f"{hashlib.sha256(key.encode()).hexdigest()}:{side}"
+    return hashlib.sha256(key.encode()).hexdigest() + tail
+
+
+def scoped_order_id(order_id: str, scope: str) -> str:
+    """``order_id`` made new for a replay ``scope``; an invalid one is kept as it is.
+
+    An order id the contract rejects must still be rejected the same way, so
+    only valid ids are rewritten, and the result stays valid (hashed when the
+    suffix would make it too long).
+    """
+    if not scope or not ORDER_ID_RE.fullmatch(order_id):
+        return order_id
+    scoped = f"{order_id}-{scope}"
+    if ORDER_ID_RE.fullmatch(scoped):
+        return scoped
+    room = MAX_ORDER_ID - len(scope) - 1
+    return f"{hashlib.sha256(order_id.encode()).hexdigest()[:room]}-{scope}"
 
 
 def api_key_of(authorization: str) -> str | None:
@@ -137,12 +162,15 @@ class SideIdentity:
 
     ``keys`` maps capture-space API keys to this side's keys (unknown keys pass
     unchanged); ``derive_keys`` turns on ``<key>:<side>`` idempotency keys
-    (off for the primary behind the proxy, which must see the caller's key).
+    (off for the primary behind the proxy, which must see the caller's key);
+    a non-empty ``scope`` (a replay's token) makes idempotency keys and order
+    ids new for that replay.
     """
 
     name: str
     keys: Mapping[str, str] = field(default_factory=dict)
     derive_keys: bool = True
+    scope: str = ""
 
 
 def rewrite_request(
@@ -157,17 +185,27 @@ def rewrite_request(
             headers["authorization"] = basic_auth(identity.keys[key])
     idem = headers.get("idempotency-key")
     if idem is not None and identity.derive_keys:
-        headers["idempotency-key"] = derive_idempotency_key(idem, identity.name)
+        headers["idempotency-key"] = derive_idempotency_key(idem, identity.name, identity.scope)
     body = request.body
     decoded = request.json_body()
-    if decoded is not None and len(ids):
-        rewritten = ids.rewrite_json(decoded)
+    if decoded is not None:
+        rewritten = _scope_order(ids.rewrite_json(decoded) if len(ids) else decoded,
+                                 identity.scope)
         if rewritten != decoded:
             body = json.dumps(rewritten, separators=(",", ":"))
+    query = {k: ids.rewrite_str(v) for k, v in request.query.items()}
+    if "order_id" in query:
+        query["order_id"] = scoped_order_id(query["order_id"], identity.scope)
     return RecordedRequest(
         method=request.method,
         path=ids.rewrite_path(request.path),
-        query={k: ids.rewrite_str(v) for k, v in request.query.items()},
+        query=query,
         headers=headers,
         body=body,
     )
+
+
+def _scope_order(body: Json, scope: str) -> Json:
+    if scope and isinstance(body, dict) and isinstance(body.get("order_id"), str):
+        return {**body, "order_id": scoped_order_id(body["order_id"], scope)}
+    return body

@@ -3,14 +3,18 @@
 Requests are dispatched in capture order at a chosen rate (requests per
 second; 0 means as fast as the lanes allow). Each side is a replay target
 with its own state, so every side gets rewritten API keys, its own
-idempotency keys and ids mapped from capture space. Like AREX, the replay
-stops when more than 10% of the sends to a side fail at the transport level:
-the comparison of a side that is down says nothing.
+idempotency keys and ids mapped from capture space. Each replay has a scope
+of its own (idempotency keys and order ids new to it), so a capture replays
+clean on the very stack it was captured from, as often as wanted. Like
+AREX, the replay stops when more than 10% of the sends to a side fail at the
+transport level: the comparison of a side that is down says nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from shadow.capture import ORIGINAL, CaptureWriter, Exchange, SideResult
-from shadow.errors import ReplayAborted
+from shadow.errors import ReplayAborted, ShadowConfigError
 from shadow.mapping import DEFAULT_ID_PREFIXES, SideIdentity, ids_in, ids_referenced
 from shadow.mirror import Lanes, Mirror, PollSettings, SideTarget, chain_key
 
@@ -40,6 +44,12 @@ class ReplaySettings:
     id_prefixes: tuple[str, ...] = DEFAULT_ID_PREFIXES
     abort_ratio: float = 0.10
     abort_min_sends: int = 20
+    # Fresh per replay: suffix of this replay's idempotency keys and order ids.
+    scope: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    def __post_init__(self) -> None:
+        if not _SCOPE.fullmatch(self.scope):
+            raise ShadowConfigError(f"replay scope must be 1-16 letters or digits: {self.scope!r}")
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -48,8 +58,12 @@ class ReplaySettings:
         return ("primary", "candidate")
 
 
+_SCOPE = re.compile(r"[A-Za-z0-9]{1,16}")
+
+
 @dataclass
 class ReplayStats:
+    scope: str = ""
     dispatched: int = 0
     recorded: int = 0
     late: int = 0  # dispatched more than 100 ms after their intended time
@@ -59,6 +73,7 @@ class ReplayStats:
 
     def to_json(self) -> dict[str, object]:
         return {
+            "scope": self.scope,
             "dispatched": self.dispatched,
             "recorded": self.recorded,
             "late": self.late,
@@ -73,7 +88,7 @@ def _targets(settings: ReplaySettings) -> list[SideTarget]:
     if settings.secondary:
         urls["secondary"] = settings.secondary
     return [
-        SideTarget(SideIdentity(name, settings.keys.get(name, {})), url,
+        SideTarget(SideIdentity(name, settings.keys.get(name, {}), scope=settings.scope), url,
                    writes=settings.allow_writes)
         for name, url in urls.items()
     ]
@@ -92,7 +107,7 @@ async def replay(
     exchanges: Iterable[Exchange], settings: ReplaySettings, writer: CaptureWriter
 ) -> ReplayStats:
     """Replay ``exchanges`` in order; every result line goes to ``writer``."""
-    stats = ReplayStats()
+    stats = ReplayStats(scope=settings.scope)
     connector = aiohttp.TCPConnector(limit=settings.pool_size)
     async with aiohttp.ClientSession(connector=connector) as session:
         mirror = Mirror(session, _targets(settings), poll=settings.poll,

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from reports import markup
 from shadow import figures
 from shadow.analysis import Analysis
 from shadow.audit import AuditResult
@@ -22,10 +23,12 @@ from shadow.summary import build_summary
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html"]),
+def _environment(markdown: bool) -> jinja2.Environment:
+    # Bodies, headers and paths come from captured traffic: every value shown
+    # is escaped for the format it is written in (see reports.markup).
+    make = markup.markdown_environment if markdown else markup.html_environment
+    env = make(
+        jinja2.FileSystemLoader(TEMPLATES),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
@@ -72,12 +75,13 @@ def write_report(
     embedded = {k: "data:image/png;base64," + base64.b64encode(v).decode()
                 for k, v in images.items()}
     linked = {k: f"figures/{k}.png" for k in images}
-    env = _environment()
     context = {"s": summary, "statuses": _matrix(summary)}
     (out / "report.html").write_text(
-        env.get_template("report.html.j2").render(**context, figures=embedded))
+        _environment(markdown=False).get_template("report.html.j2").render(
+            **context, figures=embedded))
     (out / "report.md").write_text(
-        env.get_template("report.md.j2").render(**context, figures=linked))
+        _environment(markdown=True).get_template("report.md.j2").render(
+            **context, figures=linked))
     return summary
 
 

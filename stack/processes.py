@@ -175,25 +175,27 @@ class Supervisor:
         PostgreSQL when the harness runs as root).
         """
         log_path = self.log_dir / f"{name}.log"
-        with log_path.open("ab") as log:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-            command = shlex.join(argv).replace("\n", "\\n")  # one header line, always
-            log.write(f"--- {stamp} start: {command}\n".encode())
-            log.flush()
-            popen = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
-                cwd=cwd,
-                start_new_session=True,
-                user=user,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
-            )
-        proc = ManagedProcess(name, role or name, list(argv), popen, log_path, stop_signal)
-        with self._lock:
-            self._procs.append(proc)
+        # Signals wait until the child is registered: one started but unknown could not be stopped.
+        with deferred_signals():
+            with log_path.open("ab") as log:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+                command = shlex.join(argv).replace("\n", "\\n")  # one header line, always
+                log.write(f"--- {stamp} start: {command}\n".encode())
+                log.flush()
+                popen = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=dict(env) if env is not None else None,
+                    cwd=cwd,
+                    start_new_session=True,
+                    user=user,
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                )
+            proc = ManagedProcess(name, role or name, list(argv), popen, log_path, stop_signal)
+            with self._lock:
+                self._procs.append(proc)
         return proc
 
     # -- watching -----------------------------------------------------------
@@ -249,11 +251,13 @@ class Supervisor:
     # -- stopping -----------------------------------------------------------
 
     def stop(self, name: str) -> None:
-        self._stop(self.get(name))
+        """Stop ``name`` and its whole tree; a Ctrl-C or SIGTERM meanwhile waits until done."""
+        with deferred_signals():
+            self._stop(self.get(name))
 
     def stop_all(self) -> None:
         """Stop every child, newest first; a second Ctrl-C cannot cut this short."""
-        with _deferred_interrupt():
+        with deferred_signals():
             for proc in reversed(self.children):
                 self._stop(proc)
 
@@ -329,9 +333,18 @@ def _signal_each(procs: list[psutil.Process], sig: signal.Signals) -> None:
             p.send_signal(sig)
 
 
+# The signals that ask a process to stop (a terminal's Ctrl-C, kill, a closed terminal).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[None]:
-    """Hold SIGINT while cleaning up, then re-raise it once cleanup is done."""
+def deferred_signals() -> Iterator[None]:
+    """Hold stop signals in a section that must not be cut short (cleanup), deliver them after.
+
+    A second Ctrl-C or SIGTERM while servers are being stopped and their files
+    removed would otherwise leave both behind. The first signal held is raised
+    again once the section is done, to whatever handler was there before.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -340,27 +353,38 @@ def _deferred_interrupt() -> Iterator[None]:
     def remember(signum: int, frame: FrameType | None) -> None:
         pending.append(signum)
 
-    previous = signal.signal(signal.SIGINT, remember)
+    previous = {sig: signal.signal(sig, remember) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
     if pending:
-        raise KeyboardInterrupt
+        signal.raise_signal(pending[0])
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so ``kill <harness>`` cleans up like Ctrl-C."""
+def stop_signals_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP left at their default raise KeyboardInterrupt.
+
+    Their default kills the process on the spot: whatever it started (servers,
+    a temporary directory) would stay behind. As KeyboardInterrupt they unwind
+    through the cleanup like Ctrl-C. Handlers a caller installed are kept.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    replaced = {
+        sig: signal.signal(sig, _interrupt)
+        for sig in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(sig) == signal.SIG_DFL
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in replaced.items():
+            signal.signal(sig, handler)

@@ -29,9 +29,11 @@ from stack.errors import ProcessDied, StackError
 from stack.infra import HOST, Infra
 from stack.processes import (
     Supervisor,
+    deferred_signals,
     free_port,
     http_probe,
     port_is_free,
+    stop_signals_as_interrupt,
     with_descendants,
 )
 from stack.provision import (
@@ -125,11 +127,13 @@ class Stack:
         return self.infra.redis_url
 
     def start(self) -> None:
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        # SIGTERM or SIGHUP while starting unwinds like Ctrl-C: nothing started stays behind.
+        with stop_signals_as_interrupt():
+            try:
+                self._start()
+            except BaseException:
+                self.close()
+                raise
 
     def _start(self) -> None:
         cfg = self.config
@@ -162,6 +166,10 @@ class Stack:
 
     def close(self) -> None:
         """Stop services, drop what was created on shared servers, stop the infra."""
+        with deferred_signals():  # a second Ctrl-C or SIGTERM must not cut the cleanup short
+            self._close()
+
+    def _close(self) -> None:
         for name, spec in reversed(self.specs.items()):
             if spec.started_by_stack:
                 with contextlib.suppress(KeyError):

@@ -4,15 +4,21 @@
 points them at the machine's servers). When either is unset, the suite
 starts an embedded server for it, exactly as ``paybench`` does on a fresh
 machine, and stops it at the end.
+
+No test leaves a process behind: every test is checked for orphans, the
+session as a whole for any process (tests/process_guard.py); leftovers are
+killed and reported as errors.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from stack.infra import Infra
+from tests.process_guard import left_by, mark_environment, suite_processes
 
 DB_VAR = "PAYBENCH_TEST_DATABASE_URL"
 REDIS_VAR = "PAYBENCH_TEST_REDIS_URL"
@@ -20,6 +26,8 @@ _STARTED = pytest.StashKey[Infra]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # First: every process the suite starts inherits the mark (see tests/process_guard.py).
+    mark_environment()
     database_url = os.environ.get(DB_VAR) or None
     redis_url = os.environ.get(REDIS_VAR) or None
     if database_url is None or redis_url is None:
@@ -35,3 +43,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if infra is not None:
         infra.close()
         del config.stash[_STARTED]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_leaves_no_process() -> Iterator[None]:
+    """No process started by the suite's fixtures outlives the session."""
+    before = suite_processes()
+    yield
+    left = left_by(before)
+    assert not left, "the suite left processes running (now killed):\n" + "\n".join(left)
+
+
+@pytest.fixture(autouse=True)
+def _test_leaves_no_orphan() -> Iterator[None]:
+    """No process a test starts is left running without a parent in the suite."""
+    before = suite_processes(orphans_only=True)
+    yield
+    left = left_by(before, orphans_only=True)
+    assert not left, "the test left orphan processes (now killed):\n" + "\n".join(left)

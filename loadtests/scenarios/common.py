@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import itertools
+import logging
 import random
 import uuid
 from typing import Any, ClassVar
 
 import gevent
-from locust import FastHttpUser
+from locust import FastHttpUser, events
 from locust.exception import StopUser
 
 from loadtests.scenarios import checks
@@ -28,6 +29,9 @@ GATEWAYS = ("juspay", "paytm")
 METHODS = ("card", "upi", "netbanking", "wallet")
 
 _user_numbers = itertools.count()
+_log = logging.getLogger(__name__)
+# Exit code of a locust run refused for its settings (2: bad usage, as argparse does).
+EXIT_SETTINGS = 2
 
 
 def new_id(prefix: str) -> str:
@@ -192,3 +196,27 @@ class PaymentsUser(FastHttpUser):
         self.recent.append(payment_id)
         if len(self.recent) > 50:
             del self.recent[:25]
+
+
+def _refuse_without_api_keys(environment: Any, **_kw: Any) -> None:
+    """A run of payment users without merchant keys stops at start, in one line, exit 2.
+
+    Each user would otherwise stop itself with a traceback, send nothing, and
+    Locust would exit 0 as if the test had passed.
+    """
+    users = [c for c in environment.user_classes if issubclass(c, PaymentsUser)]
+    if not users or all(c.settings.api_keys for c in users):
+        return
+    _log.error("PAYBENCH_API_KEYS is not set: the %s scenario needs merchant API keys "
+               "(PAYBENCH_API_KEYS=key1,key2; `paybench up` prints them)",
+               ", ".join(sorted(c.__name__ for c in users)))
+    environment.process_exit_code = EXIT_SETTINGS
+    if environment.runner is not None:
+        environment.runner.quit()  # a worker tells its master, a master its workers
+    # Nothing is running yet, so nothing is lost by leaving now; carrying on would
+    # leave a web UI, or a master waiting for workers that quit too, with no end.
+    raise SystemExit(EXIT_SETTINGS)
+
+
+_events: Any = events  # locust's EventHook is untyped
+_events.init.add_listener(_refuse_without_api_keys)

@@ -28,8 +28,8 @@ class ScenarioSettings:
 def from_env(env: Mapping[str, str] | None = None) -> ScenarioSettings:
     """Build the settings from ``PAYBENCH_*`` variables.
 
-    ``PAYBENCH_API_KEYS`` (comma list) is needed by every scenario except ``ping``; the
-    payment users refuse to start without it.
+    ``PAYBENCH_API_KEYS`` (comma list) is needed by every scenario except ``ping``; a
+    Locust run of payment users without it stops at start with one line and exit code 2.
     """
     env = os.environ if env is None else env
     keys = tuple(k.strip() for k in env.get("PAYBENCH_API_KEYS", "").split(",") if k.strip())

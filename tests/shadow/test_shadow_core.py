@@ -21,6 +21,7 @@ from shadow.mapping import (
     derive_idempotency_key,
     id_regex,
     rewrite_request,
+    scoped_order_id,
 )
 from shadow.normalize import (
     Rules,
@@ -112,6 +113,43 @@ class TestMapping:
         a, b = derive_idempotency_key(long, "candidate"), derive_idempotency_key(long, "secondary")
         assert len(a) <= 255
         assert a != b
+        c, d = (derive_idempotency_key(long, "candidate", scope) for scope in ("r1", "r2"))
+        assert len(c) <= 255
+        assert len({a, c, d}) == 3
+
+    def test_replay_scope_makes_keys_and_orders_new(self) -> None:
+        """A replay's scope gives every side new idempotency keys and new order ids, per scope."""
+        req = RecordedRequest("POST", "/v1/payments", {},
+                              {"authorization": basic_auth("k1"), "idempotency-key": "i1"},
+                              json.dumps({"order_id": "o-1", "amount": 5}))
+        sent = {(side, scope): rewrite_request(req, SideIdentity(side, scope=scope), IdMap())
+                for side in ("primary", "candidate") for scope in ("aa11", "bb22")}
+        keys = {out.headers["idempotency-key"] for out in sent.values()}
+        assert len(keys) == 4
+        assert "i1" not in keys
+        assert "i1:candidate" not in keys
+        orders = {k: json.loads(out.body)["order_id"] for k, out in sent.items()}
+        # Both sides of one replay see the same order id, so their answers compare equal.
+        assert orders[("primary", "aa11")] == orders[("candidate", "aa11")] == "o-1-aa11"
+        assert orders[("primary", "bb22")] == "o-1-bb22"
+        listing = RecordedRequest("GET", "/v1/payments", {"order_id": "o-1"})
+        assert rewrite_request(listing, SideIdentity("candidate", scope="aa11"),
+                               IdMap()).query == {"order_id": "o-1-aa11"}
+        unscoped = rewrite_request(req, SideIdentity("candidate"), IdMap())
+        assert json.loads(unscoped.body)["order_id"] == "o-1"
+        assert unscoped.headers["idempotency-key"] == "i1:candidate"
+
+    def test_scoped_order_ids_stay_valid_or_stay_invalid(self) -> None:
+        """A valid order id stays valid (and distinct) when scoped; an invalid one is untouched."""
+        long_a, long_b = "a" * 63 + "1", "a" * 63 + "2"
+        scoped = {scoped_order_id(o, "ff00") for o in (long_a, long_b)}
+        assert len(scoped) == 2
+        assert all(len(o) <= 64 and o.endswith("-ff00") for o in scoped)
+        for bad in ("", "has space", "x" * 65, "ünï"):
+            assert scoped_order_id(bad, "ff00") == bad
+        body = json.dumps({"order_id": 7, "amount": 5})
+        req = RecordedRequest("POST", "/v1/payments", body=body)
+        assert rewrite_request(req, SideIdentity("candidate", scope="ff00"), IdMap()).body == body
 
 
 class TestNormalizeAndDiff:

@@ -152,6 +152,41 @@ async def test_replay_of_a_proxy_capture(trio: TrioFactory, tmp_path: Path) -> N
     assert len(second.candidate.service.payments) == 5
 
 
+async def test_proxy_capture_replays_clean_on_the_same_sides(
+    trio: TrioFactory, tmp_path: Path
+) -> None:
+    """A proxy capture replayed twice on the unchanged sides it came from compares clean."""
+    t = await trio()
+    capture = tmp_path / "proxy.jsonl"
+    proxy_settings = ProxySettings(primary=t.primary.url, candidate=t.candidate.url,
+                                   capture=capture, allow_writes=True,
+                                   keys=t.proxy_keys(), poll=FAST_POLL)
+    workload = write_workload(tmp_path / "w.jsonl", generate(5, CAPTURE_KEYS, tag="same"))
+    async with RunningProxy(proxy_settings) as proxy, aiohttp.ClientSession() as session:
+        client = Mirror(session, [SideTarget(SideIdentity(
+            "client", {k: f"primary_key_{i}" for i, k in enumerate(CAPTURE_KEYS)},
+            derive_keys=False), proxy.url)])
+        for ex in read_capture(workload):
+            await client.exchange(ex.request, ex.reference_body(), ["client"])
+        await proxy.drain()
+    recorded = read_capture(capture)
+    original = sorted(ln.sides["primary"].status for ln in recorded)
+    keys = {s.name: {f"primary_key_{i}": f"{s.name}_key_{i}" for i in range(2)}
+            for s in t.sides}
+    keys["primary"] = {}  # the primary's callers already held its keys
+    for n in (1, 2):
+        out = tmp_path / f"replay-{n}"
+        await pipeline.replay_to_dir(capture, ReplaySettings(
+            primary=t.primary.url, candidate=t.candidate.url, allow_writes=True, keys=keys,
+            poll=FAST_POLL), out)
+        summary = pipeline.report_dir(out, Rules())
+        assert summary["real_mismatches"] == 0, summary["fields"]
+        replayed = read_capture(out / "exchanges.jsonl")
+        assert sorted(ln.sides["primary"].status for ln in replayed) == original
+        # Each pass made payments of its own on both sides: nothing answered from an earlier pass.
+        assert len(t.primary.service.payments) == len(t.candidate.service.payments) == 5 * (n + 1)
+
+
 async def test_cli_replay_report_and_exit_codes(trio: TrioFactory, tmp_path: Path) -> None:
     """The CLI replays, audits, reports, and exits 1 on real mismatches with --fail-on-mismatch."""
     t = await trio(candidate=Behaviour(double_charge=True))

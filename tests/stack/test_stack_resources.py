@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from stack.resources import COLUMNS, ResourceSampler
 
 BUSY_PARENT = """
@@ -29,8 +31,13 @@ def test_sampler_rows_are_sane(tmp_path: Path) -> None:
                              interval_s=0.1):
             time.sleep(1.0)
     finally:
+        # The busy parent's child would outlive it (re-parented to PID 1): both go.
+        children = psutil.Process(busy.pid).children(recursive=True)
+        for child in children:
+            child.kill()
         busy.kill()
         busy.wait()
+        psutil.wait_procs(children, timeout=10)
         short.wait()
     with path.open() as fh:
         reader = csv.reader(fh)
