@@ -317,3 +317,41 @@ def capacity_work(config: RunConfig, log: Callable[[str], None]) -> Any:
                         gateway_latency_ms=latency).run()
 
     return work
+
+
+def stairs_work(config: RunConfig, plans: Sequence[TrialPlan], log: Callable[[str], None]) -> Any:
+    """The trials of a stairs sweep, except that a target is not stepped higher once a step
+    broke the objective (``--slo``, else p99 <= 500 ms and 1% errors): its backlog would only
+    make the next steps wait for it, and they could not be sustained anyway."""
+    from reports.capacity import Objective, assess_step
+
+    objective = Objective(p99_ms=config.slo_p99_ms if config.slo_p99_ms is not None else 500.0,
+                          error_ratio=config.slo_error_ratio)
+
+    def work(runner: TrialRunner, note: Callable[[str, Any], None]) -> None:
+        broken: dict[tuple[str, str | None, float | None], str] = {}
+        skipped: list[str] = []
+        for plan in plans:
+            key = (plan.target, plan.gateway_profile, plan.gateway_latency_ms)
+            if key in broken:
+                skipped.append(plan.name)
+                note("skipped", skipped)
+                log(f"         {plan.name}: skipped ({plan.target} already broke at "
+                    f"{broken[key]})")
+                continue
+            runner.run_one(plan)
+            fig = trial_figures(runner.run_dir, plan.name)
+            if plan.rate is not None:
+                failed = assess_step(fig, objective).sustained is False
+            else:  # users stairs: no rate to keep up with, only the objective
+                p99, err = fig.get("p99_ms"), fig.get("error_ratio")
+                failed = (p99 is not None and p99 > objective.p99_ms) or (
+                    err is not None and err > objective.error_ratio)
+            unit = "iterations/s" if plan.rate is not None else "users"
+            log(f"         {plan.name} at {plan.offered:g} {unit}: "
+                f"{_fmt(fig.get('throughput_rps'))} requests/s completed, p99 "
+                f"{_fmt(fig.get('p99_ms'))} ms" + (" (broke the objective)" if failed else ""))
+            if failed:
+                broken[key] = f"{plan.offered:g} {unit}"
+
+    return work

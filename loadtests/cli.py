@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> int:
-    from loadtests.capacity import capacity_work
+    from loadtests.capacity import capacity_work, stairs_work
     from loadtests.run import execute
     from loadtests.trials import plan_run, plan_sweep
 
@@ -170,6 +170,7 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
 
     stairs = config.sweep_users or config.sweep_rates
     work: Any
+    schedule = None
     if config.model == "capacity" and not (kind == "sweep" and stairs):
         work = capacity_work(config, log)
         objective = (f"given: {config.slo}" if config.slo_p99_ms is not None
@@ -187,9 +188,13 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
         else:
             what = f"closed model, {config.users} users"
         what = f"{len(work)} trials; {what}"
+        if kind == "sweep" and stairs:
+            schedule = work
+            work = stairs_work(config, work, log)
     print(f"paybench {kind}: {', '.join(config.targets)}; {what}; scenario {config.scenario}",
           flush=True)
-    outcome = execute(config, work, argv=argv, kind=kind, base_env=env, log=log)
+    outcome = execute(config, work, argv=argv, kind=kind, base_env=env, log=log,
+                      schedule=schedule)
     if outcome.summary:
         print()
         print(outcome.summary)

@@ -25,7 +25,7 @@ import psutil
 from loadtests.errors import TrialError
 
 HARNESS_LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "harness.py"
-START_MARGIN_S = 0.5  # loadtests.pacing.START_MARGIN_S (that module imports gevent)
+START_MARGIN_S = 0.25  # loadtests.pacing.START_MARGIN_S (that module imports gevent)
 RUN_TIME_SLACK_S = 30.0
 
 

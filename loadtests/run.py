@@ -188,8 +188,10 @@ def execute(
     kind: str,
     base_env: Mapping[str, str],
     log: Callable[[str], None] = print,
+    schedule: Sequence[TrialPlan] | None = None,
 ) -> RunOutcome:
-    """Start the stack, run ``plans`` (or the adaptive search), write everything, render."""
+    """Start the stack, run ``plans`` (or the adaptive work, whose planned trials, if it
+    knows them, are ``schedule``), write everything, render the report."""
     run_dir = create_run_dir(config.out, config.label)
     log(f"run directory: {run_dir}")
     t0 = time.monotonic()
@@ -197,7 +199,7 @@ def execute(
     complete, reason = False, None
     config_path = run_dir / "config.json"
     doc = config_document(config, targets=target_settings(config, {}, None),
-                          plans=plans if isinstance(plans, Sequence) else None,
+                          plans=plans if isinstance(plans, Sequence) else schedule,
                           argv=argv, kind=kind)
     write_json(config_path, doc)
     try:

@@ -19,6 +19,7 @@ import pandas as pd
 from reports import capacity as rcap
 from reports import stats
 from reports.load import TIMED_OUT, RunData, TrialData
+from reports.saturation import target_saturation
 
 SUMMARY_METRICS: tuple[str, ...] = (
     "throughput_rps", "goodput_rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
@@ -415,7 +416,8 @@ def completeness(run: RunData, trials: list[dict[str, Any]], n_targets: int) -> 
     per_target = load.get("trials")
     schedule = run.config.get("schedule")
     if isinstance(schedule, list) and schedule:
-        present = {t["trial"] for t in trials}
+        # trials a sweep skipped on purpose (the target had already broken) are not missing
+        present = {t["trial"] for t in trials} | set(run.config.get("skipped") or [])
         missing = [str(name) for name in schedule if name not in present]
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
@@ -437,6 +439,22 @@ def completeness(run: RunData, trials: list[dict[str, Any]], n_targets: int) -> 
             reasons.append(f"{len(trials)} of {expected} planned trials present")
     reasons.extend(f"{t['trial']} did not complete" for t in trials if not t["complete"])
     return reasons
+
+
+def _saturation(run: RunData, trials: list[dict[str, Any]], targets: list[str],
+                role_of: Any) -> dict[str, Any] | None:
+    """Closed-model runs: whether each target was saturated in its headline trials."""
+    machine = run.environment.get("machine") or {}
+    cores = machine.get("cpu_affinity") or machine.get("cpu_count_logical")
+    settings = run.config.get("targets") or {}
+    out = {}
+    for name in targets:
+        used = headline_trials(trials, name)
+        sat = target_saturation(used, settings.get(name) or {}, role=role_of(name),
+                                cores=cores if isinstance(cores, int) else None)
+        if sat is not None:
+            out[name] = sat
+    return out or None
 
 
 def _fairness(run: RunData, targets: list[str]) -> dict[str, Any]:
@@ -509,6 +527,7 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "comparisons": comparisons,
         "capacity": caps or None,
         "capacity_search": searched,
+        "saturation": _saturation(run, trials, targets, role_of),
         "gateway_sweep": gw,
         "profile_sweep": profiles,
         "fairness": _fairness(run, targets),

@@ -95,6 +95,26 @@ def _per_profile(results: dict[str, Any]) -> str:
             + ", ".join(parts) + ".")
 
 
+def _saturation_note(results: dict[str, Any], base: str, cand: str, ratio: float) -> str:
+    """Which targets the closed model saturated; a lower bound when the faster one was not."""
+    sat = results.get("saturation") or {}
+    if cand not in sat or base not in sat:
+        return ""
+    parts = []
+    for name in (base, cand):
+        info = sat[name]
+        state = ("saturated (" + "; ".join(info["reasons"]) + ")" if info["saturated"]
+                 else f"not saturated ({info['detail']})")
+        parts.append(f"{name} was {state}")
+    text = " " + "; ".join(parts) + "."
+    faster = cand if ratio >= 1 else base
+    if not sat[faster]["saturated"]:
+        text += (f" {faster} had room left, so the ratio is a lower bound at this user count, "
+                 "not a capacity claim: `paybench run` without --users searches each "
+                 "target's capacity.")
+    return text
+
+
 def _error_caveat(results: dict[str, Any], names: tuple[str, ...]) -> str:
     """', with engine failing 12.0% of requests' when a target breaks the error SLO."""
     limit = results["slo"]["error_ratio"]
@@ -140,7 +160,10 @@ def capacity_sentence(point: dict[str, Any], base: str, cand: str,
                 "rate tried.")
         return text, {"metric": "capacity", "ratio": None}
     ratio = point["ratios"][cand]
-    interval = _ci(ratio["low"], ratio["high"], ratio["confidence"])
+    interval = (_ci(ratio["low"], ratio["high"], ratio["confidence"])
+                if ratio["low"] is not None else
+                "(no interval: fewer than 2 trials held each target's capacity; "
+                "confirm with more trials for one)")
     text = (f"{head}, {cand} sustains {_rps(ra)} req/s and {base} {_rps(rb)} req/s: "
             f"{fmt_ratio(ratio['ratio'])}x {interval}.")
     for name, cap in ((cand, a), (base, b)):
@@ -220,8 +243,10 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
                       "metric": metric}
     tail, significant = _significance(m)
     if metric == "throughput_rps":
+        users = (results.get("fairness", {}).get("load") or {}).get("users")
+        at = f" with {users} closed-model users" if users else ""
         head = f"{cand} sustains {fmt_ratio(ratio)}x {_ci(low, high, m['confidence'])} " \
-               f"{base}'s throughput"
+               f"{base}'s throughput{at}"
     elif ratio >= 1:
         head = (f"{cand}'s p99 latency is {fmt_ratio(ratio)}x lower "
                 f"{_ci(low, high, m['confidence'])} than {base}'s at the same offered load")
@@ -232,7 +257,8 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
                 f"{_ci(inv_low, inv_high, m['confidence'])} than {base}'s at the same "
                 "offered load")
     return out | {
-        "text": head + _error_caveat(results, (cand, base)) + tail + "." + _per_profile(results),
+        "text": head + _error_caveat(results, (cand, base)) + tail + "."
+        + _saturation_note(results, base, cand, ratio) + _per_profile(results),
         "metric": metric,
         "ratio": ratio,
         "low": low,
@@ -243,11 +269,38 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _capacity_method(results: dict[str, Any], load: dict[str, Any]) -> str:
+    search = load.get("search") or {}
+    objective = (results.get("capacity_search") or {}).get("objective") or {}
+    parts = [
+        "Capacity search, open model: each target is offered scenario iterations at fixed "
+        "intended times (latency measured from the intended start, so queueing counts), "
+        f"from {search.get('start', '?'):g} iterations/s up a geometric ramp until a step is "
+        "not sustained, then by bisection to within "
+        f"{search.get('resolution', 0.1):.0%}; a target is never stepped above a rate it "
+        "failed, and a step stops as soon as its failure is certain.",
+        f"A step lasts {search.get('warmup_s', '?'):g} s warm-up + "
+        f"{search.get('duration_s', '?'):g} s; requests still running at the window's end "
+        f"are awaited (drain) and count in latency; throughput counts completions inside "
+        "the window only.",
+        f"Each target's capacity is then confirmed by {search.get('confirm_trials', '?')} "
+        f"interleaved trial(s) of {load.get('warmup_s', '?'):g} s + "
+        f"{load.get('duration_s', '?'):g} s at the highest rate it sustained; the capacity is "
+        "the median of their completed requests/s with an order-statistic interval, the "
+        "ratio a percentile bootstrap interval over those trials.",
+    ]
+    if objective.get("explanation"):
+        parts.append(f"Objective: {objective['explanation']}.")
+    return " ".join(parts)
+
+
 def method_note(results: dict[str, Any]) -> str:
     """How the numbers were taken, in two sentences a reviewer can check against the config."""
     load = (results.get("fairness") or {}).get("load") or {}
     model = load.get("model")
     trials = load.get("trials")
+    if model == "capacity" or results.get("capacity_search"):
+        return _capacity_method(results, load)
     parts: list[str] = []
     if model == "open":
         rate = load.get("rate")

@@ -293,6 +293,7 @@ class Stack:
                 "redis_prefix": self.redis_prefixes.get(name),
                 "merchants": len(self.merchants.get(name, [])),
                 **({"server": spec.server} if spec.server else {}),
+                "requests_per_worker": spec.requests_per_worker,
             }
             for name, spec in self.specs.items()
         }

@@ -45,6 +45,9 @@ class TargetSpec:
     url: str | None = None
     schema: str | None = None
     server: str = ""  # how it serves requests, shown with the fairness settings
+    # requests one worker serves at once (None: no fixed limit, e.g. an event loop); a closed
+    # model's verdict uses it to tell whether every worker was busy
+    requests_per_worker: int | None = None
 
     def __post_init__(self) -> None:
         if (self.command is None) == (self.url is None):
@@ -100,6 +103,7 @@ def resolve_targets(
 register_target(TargetSpec(
     "legacy", command=service_command("legacy_adapter"),
     server="gunicorn sync workers (one request at a time each), one shared listening socket",
+    requests_per_worker=1,
 ))  # fmt: skip
 register_target(TargetSpec(
     "engine", command=service_command("engine"),

@@ -90,7 +90,7 @@ def test_gateway_sweep_reports_capacity_at_every_latency(tmp_path: Path) -> None
             [sys.executable, "-m", "loadtests.cli", "sweep", "--sweep-gateway-ms", "10,20",
              "--target-url", f"small={small}", "--target-url", f"big={big}",
              "--api-keys", "unused", "--scenario", "ping", "--slo", "p99<150ms",
-             "--search-start", "20", "--search-warmup", "0.5", "--search-duration", "2",
+             "--search-start", "30", "--search-warmup", "0.5", "--search-duration", "2",
              "--search-resolution", "0.5", "--warmup", "0.5", "--duration", "3",
              "--confirm-trials", "1", "--out", str(tmp_path / "runs")],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False,

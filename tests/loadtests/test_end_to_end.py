@@ -16,17 +16,20 @@ import pytest
 
 @pytest.mark.slow
 def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
-    """A shortened quick run exits 0 and leaves config, environment, trials and report."""
+    """A (shortened) quick run exits 0 and leaves config, environment, trials and report; its
+    capacity search gives both targets a capacity in requests/s, the engine's above the
+    legacy service's with the `fast` gateway (auth p50 50 ms), and a verdict with units."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBENCH_")}
     # the suite's servers (given or embedded, see tests/conftest.py)
     env.update(PAYBENCH_DATABASE_URL=os.environ["PAYBENCH_TEST_DATABASE_URL"],
                PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
     proc = subprocess.run(
-        [sys.executable, "-m", "loadtests.cli", "run", "--quick", "--duration", "4",
-         "--warmup", "1", "--users", "4", "--out", str(tmp_path / "runs"), "--label", "e2e"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [sys.executable, "-m", "loadtests.cli", "run", "--quick", "--search-duration", "3",
+         "--duration", "4", "--search-resolution", "0.5", "--out", str(tmp_path / "runs"),
+         "--label", "e2e"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False,
     )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.endswith("_e2e")
     config = json.loads((run_dir / "config.json").read_text())
@@ -35,15 +38,29 @@ def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     assert config["targets"]["engine"]["workers"] == config["targets"]["legacy"]["workers"]
     assert "one request at a time" in config["targets"]["legacy"]["server"]
     assert "a listening socket per worker" in config["targets"]["engine"]["server"]
+    assert config["objective"]["source"] == "derived"
+    assert config["gateway"]["latency"]["auth"]["p50_ms"] >= 50
     assert json.loads((run_dir / "environment.json").read_text())
     for name in ("legacy-1", "engine-1"):
         trial = json.loads((run_dir / "trials" / name / "trial.json").read_text())
         assert trial["complete"] is True
+        assert trial["phase"] == "search"
         assert trial["requests_measured"] > 0
-        assert trial["failures"] == 0, trial
     results = json.loads((run_dir / "results.json").read_text())
     assert results["complete"] is True
+    caps = results["capacity"]
+    legacy, engine = caps["legacy"]["max_sustainable_rps"], caps["engine"]["max_sustainable_rps"]
+    assert legacy is not None
+    assert engine is not None
+    assert engine > legacy, caps
+    assert caps["engine"]["offered_unit"] == "iterations/s"
+    text = results["verdict"]["text"]
+    assert "req/s" in text
+    assert "at p99 <= " in text
     assert (run_dir / "report.html").stat().st_size > 1000
+    assert (run_dir / "figures" / "capacity.png").exists()
+    assert "latency objective" in proc.stdout
+    assert "ETA" in proc.stdout
     assert "run directory" in proc.stdout
 
 
