@@ -278,5 +278,9 @@ def summarise(figs: Sequence[Mapping[str, Any]], objective: Objective, *, baseli
                 t: latency_at([f for f in figs if f["target"] == t], base_rate),
                 baseline: latency_at([f for f in figs if f["target"] == baseline], base_rate),
             }
+    # candidates against each other (e.g. engine over sanic: what the ORM and framework cost)
+    others = [t for t in targets if t != baseline]
+    between = {f"{a}/{b}": capacity_ratio(caps[a], caps[b], seed=seed)
+               for i, a in enumerate(others) for b in others[i + 1:]}
     return {"objective": objective.as_dict(), "targets": caps, "ratios": ratios,
-            "common_rate": common}
+            "between": between, "common_rate": common}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reports import build_results, load_run, render_run, summary_table
 from reports.figures import fig_capacity, fig_gateway_sweep
+from reports.markup import markdown_text
 from reports.render import RenderedReport
 
 SECTIONS = ("verdict", "summary", "comparison", "figures", "trials", "invalid-trials",
@@ -45,7 +46,9 @@ def test_verdict_in_html_matches_results_json(rendered_small: RenderedReport) ->
     match = re.search(r'id="verdict-text">(.*?)</p>', html, re.S)
     assert match is not None
     assert match.group(1).replace("&#39;", "'") == results["verdict"]["text"]
-    assert results["verdict"]["text"] in rendered_small.md_path.read_text(encoding="utf-8")
+    # report.md shows it escaped for Markdown (a backtick or underscore is text, not markup)
+    escaped = str(markdown_text(results["verdict"]["text"]))
+    assert escaped in rendered_small.md_path.read_text(encoding="utf-8")
 
 
 def test_fixture_verdict_is_not_significant_with_three_trials(
