@@ -320,7 +320,8 @@ def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -
     """Render the report and the summary table; record whether an SLO gate tripped."""
     try:
         reports: Any = importlib.import_module("reports")
-        outcome.report = reports.render_run(outcome.run_dir, slo=config.slo)
+        outcome.report = reports.render_run(outcome.run_dir, slo=config.slo,
+                                            slo_targets=config.slo_targets or None)
         outcome.summary = reports.summary_table(outcome.report.results)
         outcome.gates_failed = not outcome.report.gates_passed
     except Exception as exc:  # keep the raw data usable even if rendering fails

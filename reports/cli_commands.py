@@ -39,11 +39,16 @@ def report_command(args: list[str]) -> int:
     parser.add_argument("run_dir", type=Path, help="run directory (runs/<time>_<label>)")
     parser.add_argument("--slo", default=None,
                         help="SLO gates, e.g. 'p99<500ms,errors<1%%' (exit 1 if one fails)")
+    parser.add_argument("--slo-targets", default=None, metavar="T1,T2",
+                        help="targets the gates apply to (default: the candidates, every "
+                        "target but the baseline)")
     ns = _parse(parser, args)
     if isinstance(ns, int):
         return ns
+    targets = [t.strip() for t in ns.slo_targets.split(",") if t.strip()] \
+        if ns.slo_targets else None
     try:
-        rendered = render_run(ns.run_dir, slo=ns.slo)
+        rendered = render_run(ns.run_dir, slo=ns.slo, slo_targets=targets)
     except (ReportError, ValueError) as exc:
         sys.stderr.write(f"paybench report: {exc}\n")
         return EXIT_BAD_INPUT

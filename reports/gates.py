@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,13 +164,34 @@ def slo_limits(gates: list[SloGate]) -> tuple[float | None, float | None]:
     return p99, err
 
 
-def evaluate_slo(results: dict[str, Any], gates: list[SloGate]) -> list[GateResult]:
-    """Check each gate against each target's median (valid trials) in ``results``.
+def gated_targets(results: dict[str, Any], targets: Sequence[str] | None = None) -> list[str]:
+    """Targets the SLO gates apply to: ``targets`` if given, else every candidate (all
+    targets but the baseline: a migration gates the new service, not the one it replaces);
+    a run with one target gates that one."""
+    names = list(results.get("targets", {}))
+    if targets:
+        unknown = [t for t in targets if t not in names]
+        if unknown:
+            raise ValueError(f"--slo-targets names {', '.join(unknown)}, which the run does "
+                             f"not have (it has {', '.join(names)})")
+        return list(targets)
+    base = results.get("baseline")
+    candidates = [n for n in names if n != base]
+    return candidates or names
+
+
+def evaluate_slo(results: dict[str, Any], gates: list[SloGate],
+                 targets: Sequence[str] | None = None) -> list[GateResult]:
+    """Check each gate against the median (valid trials) of each gated target (see
+    ``gated_targets``).
 
     A target without a value for the metric fails the gate: no evidence is not a pass.
     """
     out: list[GateResult] = []
+    gated = gated_targets(results, targets)
     for target, info in results.get("targets", {}).items():
+        if target not in gated:
+            continue
         summary = info.get("summary", {})
         for gate in gates:
             raw = summary.get(gate.metric, {}).get("median")

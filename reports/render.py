@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,14 @@ def resolve_slo(run: RunData, slo: Slo | str | None) -> tuple[Slo, str | None]:
                err if err is not None else base.error_ratio), slo
 
 
-def build_results(run: RunData, slo: Slo | str | None = None) -> dict[str, Any]:
-    """The results document for a loaded run, with SLO gates evaluated when given."""
+def build_results(run: RunData, slo: Slo | str | None = None,
+                  slo_targets: Sequence[str] | None = None) -> dict[str, Any]:
+    """The results document for a loaded run, with SLO gates evaluated when given (on
+    ``slo_targets``, by default the candidates)."""
     resolved, spec = resolve_slo(run, slo)
     results = analyse_run(run, resolved)
     if spec is not None:
-        gate_results = evaluate_slo(results, parse_slo(spec))
+        gate_results = evaluate_slo(results, parse_slo(spec), slo_targets)
         results["gates"] = [g.as_dict() for g in gate_results]
         results["gates_passed"] = all(g.passed for g in gate_results)
     else:
@@ -117,7 +120,8 @@ def _scope_note(results: dict[str, Any]) -> str:
     return "figures span all sweep steps" if "all sweep steps" in scopes else ""
 
 
-def render_run(run_dir: Path | str, *, slo: Slo | str | None = None) -> RenderedReport:
+def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
+               slo_targets: Sequence[str] | None = None) -> RenderedReport:
     """Load ``run_dir`` and write results.json, report.html, report.md and figures/ into it.
 
     Called by ``paybench report RUN_DIR [--slo SPEC]``. ``slo`` may be an ``Slo``, a gate
@@ -126,7 +130,7 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None) -> Rendered
     run directory and ``GateSpecError`` (a ValueError) for a malformed spec.
     """
     run = load_run(run_dir)
-    results = build_results(run, slo)
+    results = build_results(run, slo, slo_targets)
     fig_dir = run.path / "figures"
     figures = render_figures(run, results, fig_dir)
     results["figures"] = [{"name": f.name, "title": f.title, "caption": f.caption,

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from reports import build_results, load_run, render_run, summary_table
 from reports.figures import fig_capacity, fig_gateway_sweep
 from reports.markup import markdown_text
@@ -168,11 +170,16 @@ def test_sweep_capacity(sweep_run: Path) -> None:
 
 
 def test_slo_spec_changes_knee_and_adds_gates(sweep_run: Path) -> None:
-    """An SLO spec sets the knee's p99 limit and records pass/fail gates."""
+    """An SLO spec sets the knee's p99 limit and records pass/fail gates, on the candidates
+    by default and on the targets named when asked."""
     results = build_results(load_run(sweep_run), "p99<100ms,errors<5%")
     assert results["slo"] == {"p99_ms": 100.0, "error_ratio": 0.05}
-    assert results["gates_passed"] is False
-    assert any(not g["passed"] and g["target"] == "legacy" for g in results["gates"])
+    assert {g["target"] for g in results["gates"]} == {"engine"}  # legacy is the baseline
+    both = build_results(load_run(sweep_run), "p99<100ms,errors<5%", ["legacy", "engine"])
+    assert both["gates_passed"] is False
+    assert any(not g["passed"] and g["target"] == "legacy" for g in both["gates"])
+    with pytest.raises(ValueError, match="which the run does not have"):
+        build_results(load_run(sweep_run), "p99<100ms", ["sanic"])
 
 
 def test_gateway_sweep(synth: Callable[..., Path]) -> None:
