@@ -91,7 +91,7 @@ def test_gateway_sweep_reports_capacity_at_every_latency(tmp_path: Path) -> None
              "--target-url", f"small={small}", "--target-url", f"big={big}",
              "--api-keys", "unused", "--scenario", "ping", "--slo", "p99<150ms",
              "--search-start", "30", "--search-warmup", "0.5", "--search-duration", "2",
-             "--search-resolution", "0.5", "--warmup", "0.5", "--duration", "3",
+             "--search-resolution", "0.9", "--warmup", "0.5", "--duration", "2",
              "--confirm-trials", "1", "--out", str(tmp_path / "runs")],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False,
         )
@@ -103,10 +103,10 @@ def test_gateway_sweep_reports_capacity_at_every_latency(tmp_path: Path) -> None
     for point in points:
         small_cap = point["targets"]["small"]["max_sustainable_rps"]
         big_cap = point["targets"]["big"]["max_sustainable_rps"]
-        # within the search's resolution (50%) below each capacity, never above it
-        assert 40.0 / 1.5 <= small_cap <= 41.0
-        assert 80.0 / 1.5 <= big_cap <= 82.0
-        assert 1.3 < point["ratios"]["big"]["ratio"] < 3.1
+        # within the search's (coarse, for time) resolution below each capacity, never above
+        assert 40.0 / 1.9 <= small_cap <= 41.0
+        assert 80.0 / 1.9 <= big_cap <= 82.0
+        assert 1.0 < point["ratios"]["big"]["ratio"] < 3.9
         assert point["objective"]["p99_ms"] == 150.0
     assert (run_dir / "figures" / "capacity_sweep.png").exists()
     text = results["verdict"]["text"]
