@@ -80,6 +80,7 @@ class CapacityRun:
         self.searches = {t: RateSearch(search_settings(config)) for t in self.targets}
         self.started = time.monotonic()
         self.trial_seconds: list[float] = []
+        self.confirmed_trials = 0
 
     # -- phases ------------------------------------------------------------------------
 
@@ -200,6 +201,8 @@ class CapacityRun:
         began = time.monotonic()
         self.runner.run_one(plan)
         self.trial_seconds.append(time.monotonic() - began)
+        if not search:
+            self.confirmed_trials += 1
         fig = trial_figures(self.runner.run_dir, plan.name)
         self._progress(target, phase, rate, fig)
         return fig
@@ -246,9 +249,10 @@ class CapacityRun:
             return "?"
         per = sum(self.trial_seconds) / len(self.trial_seconds)
         steps = sum(s.remaining_estimate() for s in self.searches.values())
-        confirm = (self.config.confirm_trials * len(self.targets)
+        planned = (self.config.confirm_trials * len(self.targets)
                    + self.config.confirm_trials // 2 * (len(self.targets) - 1))
-        seconds = per * (steps + confirm)
+        # (a step-down adds confirmation trials this estimate cannot foresee)
+        seconds = per * (steps + max(planned - self.confirmed_trials, 0))
         return f"~{seconds / 60:.0f} min" if seconds >= 90 else f"~{seconds:.0f} s"
 
 
