@@ -310,7 +310,7 @@ def fig_capacity(results: dict[str, Any]) -> Figure | None:
         if best is not None:
             for ax in (ax_p, ax_t):
                 ax.axvline(best, color=colors[name], ls="--", lw=1)
-            ax_t.annotate(f"{name} capacity", (best, 0), xytext=(4, 4),
+            ax_t.annotate(f"{name} capacity", (best, 0), xytext=(-4, 4), ha="right",
                           textcoords="offset points", fontsize=8, color=colors[name])
     objective = _objective_ms(results)
     if objective is not None:
