@@ -62,7 +62,9 @@ def _other_locustfiles() -> bool | None:
         return None  # imported by something else than Locust's command line
     from locust.argument_parser import parse_locustfile_option
 
-    given = str(parse_locustfile_option().locustfile or "")
+    # annotated as a tuple, returns the parsed namespace
+    options: Any = parse_locustfile_option()
+    given = str(options.locustfile or "")
     if given == "-":
         return None
     here = os.path.realpath(__file__)
