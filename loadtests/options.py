@@ -149,21 +149,23 @@ def foreign_flags(command: str, extras: Iterable[str]) -> list[str]:
     return out
 
 
-def load_shape(config: RunConfig, command: str) -> tuple[str, bool]:
-    """The load model a command will use, and whether it steps stairs of users or rates."""
+def load_shape(config: RunConfig, command: str) -> tuple[str, bool, bool]:
+    """The load model a command will use; whether it steps stairs of users or rates; and
+    whether its trials are steps of fixed load (stairs, or a closed or open model at each
+    gateway setting of a sweep), which last ``step_*`` seconds."""
     if command == SWEEP and config.sweep_users:
-        return "closed", True
+        return "closed", True, True
     if command == SWEEP and config.sweep_rates:
-        return "open", True
-    return config.model, False
+        return "open", True, True
+    return config.model, False, command == SWEEP and config.model != "capacity"
 
 
 def why_not(knob: str, config: RunConfig, command: str) -> str | None:
     """Why ``knob`` does not apply to ``command`` with ``config`` (None: it applies)."""
-    model, stairs = load_shape(config, command)
+    model, stairs, stepped = load_shape(config, command)
     if command == UP:
         return None  # up only has stack options
-    if knob in CAPACITY_ONLY and (model != "capacity" or stairs):
+    if knob in CAPACITY_ONLY and model != "capacity":
         return (f"it applies to the capacity search, and this {command} uses "
                 + ("stairs" if stairs else f"the {model} model (--users or --rate)"))
     if knob == "trials" and model == "capacity":
@@ -174,10 +176,11 @@ def why_not(knob: str, config: RunConfig, command: str) -> str | None:
         return "an open-model iteration starts on schedule, never after a think time"
     if knob == "stop_timeout_s" and config.locustfile is None:
         return "it applies to a custom --locustfile's users (built-in scenarios drain)"
-    if knob in STEP_ONLY and not stairs:
-        return "it applies to stairs (--sweep-users or --sweep-rates)"
-    if knob in ("duration_s", "warmup_s") and stairs:
-        return "stairs steps last --step-duration and --step-warmup"
+    if knob in STEP_ONLY and not stepped:
+        return ("it applies to sweeps of fixed load (--sweep-users or --sweep-rates stairs, "
+                "or --users/--rate at each gateway setting), not to a capacity search")
+    if knob in ("duration_s", "warmup_s") and stepped:
+        return "the steps of this sweep last --step-duration and --step-warmup"
     if knob in ("rate", "load_model") and stairs:
         return "the stairs set the load (--sweep-users: closed, --sweep-rates: open)"
     if knob == "users" and stairs and model == "closed":

@@ -23,6 +23,7 @@ from typing import Any
 
 from loadtests.config import RunConfig, as_json, parse_slo
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
+from loadtests.options import load_shape
 from loadtests.trials import TrialPlan, TrialRunner, write_json
 
 
@@ -83,14 +84,17 @@ def config_document(
     ``sources`` are the settings taken from the environment and the config file
     (``loadtests.config.setting_sources``), which the command line alone does not show."""
     knobs = as_json(config)
+    # stairs set the model and the load of each step themselves; the trials of a sweep
+    # that is no capacity search are steps of fixed load, of the step_* lengths
+    model, stairs, stepped = load_shape(config, kind)
     load: dict[str, Any] = {
-        "model": config.model,
-        "users": config.users,
-        "rate": config.rate,
+        "model": model,
+        "users": None if stairs and config.sweep_users else config.users,
+        "rate": None if stairs else config.rate,
         "spawn_rate": config.effective_spawn_rate,
-        "duration_s": config.step_duration_s if kind == "sweep" else config.duration_s,
-        "warmup_s": config.step_warmup_s if kind == "sweep" else config.warmup_s,
-        "trials": (None if plans is None else config.step_trials if kind == "sweep"
+        "duration_s": config.step_duration_s if stepped else config.duration_s,
+        "warmup_s": config.step_warmup_s if stepped else config.warmup_s,
+        "trials": (None if plans is None else config.step_trials if stepped
                    else config.trials),
         "scenario": config.scenario if config.locustfile is None else "custom",
         "order": config.order,
@@ -101,7 +105,7 @@ def config_document(
         "open_max_behind": config.open_max_behind,
         "drain_s": config.drain_s,
     }
-    if config.model == "capacity":
+    if model == "capacity":
         load["search"] = {
             "start": config.search_start, "floor": config.search_floor,
             "resolution": config.search_resolution, "warmup_s": config.search_warmup_s,

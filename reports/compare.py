@@ -18,7 +18,6 @@ from typing import Any
 
 from reports import format as fmt
 from reports import stats
-from reports.analysis import headline_trials
 from reports.gates import (
     GateResult,
     RegressionGate,
@@ -93,6 +92,11 @@ def environment_differences(env_a: dict[str, Any], env_b: dict[str, Any]) -> lis
     return diffs
 
 
+def _used(results: dict[str, Any], target: str) -> list[dict[str, Any]]:
+    names = set(results["targets"][target]["summary_trials"])
+    return [t for t in results["trials"] if t["trial"] in names]
+
+
 def _values(trials: list[dict[str, Any]], key: str) -> list[float]:
     return [float(t[key]) for t in trials if t.get(key) is not None]
 
@@ -103,8 +107,9 @@ def compare_results(res_a: dict[str, Any], res_b: dict[str, Any]) -> dict[str, A
     for target in res_a["targets"]:
         if target not in res_b["targets"]:
             continue
-        ta = headline_trials(res_a["trials"], target)
-        tb = headline_trials(res_b["trials"], target)
+        # the trials each run's summary used (at capacity in a capacity search)
+        ta = _used(res_a, target)
+        tb = _used(res_b, target)
         metrics: dict[str, Any] = {}
         for key in COMPARED_METRICS:
             va, vb = _values(ta, key), _values(tb, key)

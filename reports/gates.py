@@ -164,6 +164,33 @@ def slo_limits(gates: list[SloGate]) -> tuple[float | None, float | None]:
     return p99, err
 
 
+def slo_breaches(summary: dict[str, Any], p99_ms: float,
+                 error_ratio: float) -> list[dict[str, Any]]:
+    """What of the objective ``p99 <= p99_ms, errors <= error_ratio`` a target's medians
+    break: ``[{"objective": "p99 <= 500 ms", "value": 812.0, "shown": "812 ms"}]``.
+
+    This marks targets in the report whatever the gates say: SLO gates decide the exit
+    code, and by default only on the candidates (see ``gated_targets``).
+    """
+    out: list[dict[str, Any]] = []
+    p99 = (summary.get("p99_ms") or {}).get("median")
+    if isinstance(p99, int | float) and p99 > p99_ms:
+        out.append({"objective": f"p99 <= {p99_ms:g} ms", "value": p99,
+                    "shown": f"{p99:.0f} ms"})
+    err = (summary.get("error_ratio") or {}).get("median")
+    if isinstance(err, int | float) and err > error_ratio:
+        out.append({"objective": f"errors <= {error_ratio:.2%}".replace(".00%", "%"),
+                    "value": err, "shown": f"{err:.2%}"})
+    return out
+
+
+def breach_text(breaches: Sequence[dict[str, Any]]) -> str:
+    """'breaks p99 <= 500 ms at 812 ms' or '' when nothing is broken."""
+    if not breaches:
+        return ""
+    return "breaks " + " and ".join(f"{b['objective']} at {b['shown']}" for b in breaches)
+
+
 def gated_targets(results: dict[str, Any], targets: Sequence[str] | None = None) -> list[str]:
     """Targets the SLO gates apply to: ``targets`` if given, else every candidate (all
     targets but the baseline: a migration gates the new service, not the one it replaces);
