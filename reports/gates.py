@@ -4,8 +4,9 @@ SLO gates read like k6 thresholds: ``p99<500ms,errors<1%,throughput>=100``.
 Regression gates read like pytest-benchmark's ``--benchmark-compare-fail``:
 ``p99:10%,throughput:5%`` trips when p99 grew by more than 10 % or throughput fell by
 more than 5 % (the direction that counts as worse is known per metric).
-Both are evaluated on the median across valid trials of each target. The CLI turns a
-tripped gate into exit code 1 (see ``reports.cli_commands``).
+Both are evaluated on the median across valid trials of each target; a regression gate
+trips only on a significant change unless told otherwise. The CLI turns a tripped gate
+into exit code 1 (see ``reports.cli_commands``).
 """
 
 from __future__ import annotations
@@ -232,25 +233,36 @@ def evaluate_slo(results: dict[str, Any], gates: list[SloGate],
     return out
 
 
-def evaluate_regression(changes: dict[str, dict[str, Any]],
-                        gates: list[RegressionGate]) -> list[GateResult]:
+def evaluate_regression(changes: dict[str, dict[str, Any]], gates: list[RegressionGate],
+                        *, significant_only: bool = True) -> list[GateResult]:
     """Check regression gates on ``compare_runs`` output (``changes[target][metric]``).
 
-    A gate trips on the median change alone, as pytest-benchmark's does; the
-    significance shown beside it tells the reader how much to trust it.
+    A change worse than a gate's limit trips it only when it is significant (the entry's
+    Mann-Whitney test): a difference the test cannot tell from noise is reported, not
+    gated. ``significant_only=False`` trips on the median change alone, as
+    pytest-benchmark does.
     """
     out: list[GateResult] = []
     for target, metrics in changes.items():
         for gate in gates:
-            change = metrics.get(gate.metric, {}).get("change")
+            entry = metrics.get(gate.metric, {})
+            change = entry.get("change")
             value = float(change) if isinstance(change, int | float) else math.nan
             if not math.isfinite(value):
                 out.append(GateResult(gate.spec, target, value, False, "metric missing in a run"))
                 continue
             worse = -value if gate.higher_is_better else value
-            passed = worse <= gate.max_change
             direction = "worse" if worse > 0 else "better"
-            out.append(GateResult(gate.spec, target, value, passed,
-                                  f"{gate.metric} {abs(value):.1%} {direction} "
-                                  f"(limit {gate.max_change:.0%})"))
+            detail = (f"{gate.metric} {abs(value):.1%} {direction} "
+                      f"(limit {gate.max_change:.0%})")
+            if worse <= gate.max_change:
+                out.append(GateResult(gate.spec, target, value, True, detail))
+            elif significant_only and not entry.get("significant"):
+                why = entry.get("significance") or "not significant"
+                p = entry.get("p_value")
+                shown = f"p={p:.2f}" if isinstance(p, int | float) and math.isfinite(p) else why
+                out.append(GateResult(gate.spec, target, value, True,
+                                      f"{detail}, but not significant ({shown}): not gated"))
+            else:
+                out.append(GateResult(gate.spec, target, value, False, detail))
     return out
