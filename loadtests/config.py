@@ -184,9 +184,11 @@ DOCS: dict[str, str] = {
     "crossed with the stairs)",
     "sweep_gateway_ms": "sweep: comma list of gateway auth-call medians in ms, p99 = 4x median "
     "(a capacity search at each, or crossed with the stairs)",
-    "step_duration_s": "stairs: measured seconds per step",
-    "step_warmup_s": "stairs: warm-up seconds per step",
-    "step_trials": "stairs: trials per target at each step (stairs are long; 1 by default)",
+    "step_duration_s": "sweep of fixed load (stairs, or --users/--rate at each gateway "
+    "setting): measured seconds per step",
+    "step_warmup_s": "sweep of fixed load: warm-up seconds per step",
+    "step_trials": "sweep of fixed load: trials per target at each step (stairs are long; "
+    "1 by default)",
 }
 
 QUICK: dict[str, Any] = {
@@ -202,9 +204,14 @@ QUICK: dict[str, Any] = {
     "search_duration_s": 4.0,
     "confirm_trials": 1,
 }
-QUICK_DOC = ("coarser and shorter: search steps of 1 s warm-up + 4 s from 4 iterations/s to "
-             "within 30%, one confirmation trial of 1 + 5 s (so no 95% interval); 1 trial "
-             "per target in the closed or open model")
+QUICK_DOC = (
+    f"coarser and shorter: search steps of {QUICK['search_warmup_s']:g} s warm-up + "
+    f"{QUICK['search_duration_s']:g} s from {QUICK['search_start']:g} iterations/s to within "
+    f"{QUICK['search_resolution']:.0%}, {QUICK['confirm_trials']} confirmation trial of "
+    f"{QUICK['warmup_s']:g} + {QUICK['duration_s']:g} s (so no 95% interval); "
+    f"{QUICK['trials']} trial per target in the closed or open model; sweep steps of "
+    f"{QUICK['step_warmup_s']:g} + {QUICK['step_duration_s']:g} s"
+)
 
 
 # -- value parsers: each accepts a native TOML value or a string from env/CLI ----------------

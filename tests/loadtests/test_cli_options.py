@@ -68,7 +68,10 @@ def test_flag_of_another_command_is_exit_2(
     (["run", "--users", "8", "--open-late-ms", "20"], "applies to offered rates"),
     (["run", "--stop-timeout", "3"], "custom --locustfile"),
     (["run", "--slo-targets", "engine"], "no --slo is set"),
-    (["sweep", "--sweep-gateway-ms", "50,100", "--step-duration", "5"], "applies to stairs"),
+    (["sweep", "--sweep-gateway-ms", "50,100", "--step-duration", "5"],
+     "not to a capacity search"),
+    (["sweep", "--users", "8", "--sweep-gateway-ms", "50", "--duration", "5"],
+     "--step-duration"),
     (["sweep", "--sweep-users", "4,8", "--duration", "5"], "--step-duration"),
     (["sweep", "--sweep-rates", "4,8", "--rate", "5"], "the stairs set the load"),
 ])
