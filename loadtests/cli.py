@@ -10,15 +10,18 @@
     paybench shadow  ...                shadow traffic (the ``shadow`` package)
     paybench export  postman [--out F]  the contract as a Postman collection
 
-Exit codes: 0 success, 1 an SLO gate tripped or the run stopped early, 2 bad
-configuration (nothing was started), 130 interrupted by Ctrl-C.
+Each command accepts only its own options (``paybench COMMAND --help``); a flag of another
+command, or one that does not apply to the chosen load model, is a configuration error.
+
+Exit codes: 0 success, 1 an SLO gate tripped, the run stopped early or the stack did not
+start, 2 bad configuration (nothing was started), 128 + N when signal N stopped the run
+(130 SIGINT/Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import signal
 import sys
@@ -28,57 +31,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from loadtests.config import DOCS, QUICK_DOC, RunConfig, resolve
-from loadtests.errors import ConfigError
+from loadtests.config import RunConfig, env_warnings, resolve, setting_sources
+from loadtests.errors import ConfigError, StopSignal
+from loadtests.options import OPTIONS, add_options, foreign_flags, inapplicable
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-# flag -> knob; every flag defaults to None so "not given" is distinguishable.
-FLAGS: dict[str, str] = {
-    "--label": "label", "--targets": "targets", "--scenario": "scenario",
-    "--model": "load_model", "--slo-factor": "slo_factor", "--search-start": "search_start",
-    "--search-floor": "search_floor", "--search-resolution": "search_resolution",
-    "--search-warmup": "search_warmup_s", "--search-duration": "search_duration_s",
-    "--confirm-trials": "confirm_trials",
-    "--users": "users", "--spawn-rate": "spawn_rate", "--rate": "rate",
-    "--duration": "duration_s", "--warmup": "warmup_s", "--trials": "trials",
-    "--order": "order", "--think-time": "think_time_s", "--processes": "processes",
-    "--workers": "workers", "--db-pool-size": "db_pool_size",
-    "--gateway-profile": "gateway_profile", "--gateway-timeout": "gateway_timeout_s",
-    "--reconcile-interval": "reconcile_interval_s", "--merchants": "merchants",
-    "--seed": "seed", "--database-url": "database_url", "--redis-url": "redis_url",
-    "--api-keys": "api_keys", "--out": "out", "--slo": "slo", "--slo-targets": "slo_targets",
-    "--locustfile": "locustfile",
-    "--open-late-ms": "open_late_ms", "--open-drop-after-ms": "open_drop_after_ms",
-    "--open-max-behind": "open_max_behind", "--stop-timeout": "stop_timeout_s",
-    "--drain": "drain_s",
-    "--sweep-users": "sweep_users", "--sweep-rates": "sweep_rates",
-    "--sweep-profiles": "sweep_profiles", "--sweep-gateway-ms": "sweep_gateway_ms",
-    "--step-duration": "step_duration_s",
-    "--step-warmup": "step_warmup_s",
-    "--step-trials": "step_trials",
-    "--idle-timeout": "idle_timeout_s",
-}
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse exits 2 too; keep one message format
-        self.print_usage(sys.stderr)
-        print(f"paybench: error: {message}", file=sys.stderr)
+        # The full usage of run (forty options) would bury the message: point to --help.
+        print(f"usage: {self.prog} ... (`{self.prog} --help` lists the options)\n"
+              f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)
-
-
-def _add_load_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="short preset: " + QUICK_DOC)
-    defaults = RunConfig()
-    for flag, knob in FLAGS.items():
-        default = getattr(defaults, knob)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        text = DOCS[knob] + ("" if shown in (None, "") else f" (default: {shown})")
-        parser.add_argument(flag, dest=knob, default=None, metavar=knob.upper(),
-                            help=text.replace("%", "%%"))
-    parser.add_argument("--target-url", dest="target_url", action="append", default=None,
-                        metavar="NAME=URL", help="an already running target (repeatable)")
 
 
 # subcommand -> (module, function(argv) -> exit code)
@@ -88,48 +54,82 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "shadow": ("shadow.cli", "main"),
     "export": ("loadtests.export", "export_command"),
 }
+STACK_COMMANDS: dict[str, str] = {
+    "run": "search every target's capacity at a latency objective (--users: closed model, "
+    "--rate: open model)",
+    "sweep": "a capacity search per gateway latency or profile, or stairs of users or rates",
+    "up": "start the stack, print its URLs and API keys, wait for Ctrl-C",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+def build_parser(commands: dict[str, argparse.ArgumentParser] | None = None
+                 ) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand; each lists only its own options (and is
+    put into ``commands`` when given)."""
     parser = _Parser(prog="paybench", description="Benchmark and migration harness for "
                      "payment services. Settings: flags > PAYBENCH_* env > paybench.toml.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_load_flags(sub.add_parser("run", help="interleaved trials of every target"))
-    _add_load_flags(sub.add_parser("sweep", help="stairs of users or rates; finds the knee"))
-    _add_load_flags(sub.add_parser("up", help="start the stack and wait for Ctrl-C"))
-    report = sub.add_parser("report", help="render a run directory's report", add_help=False)
-    report.add_argument("rest", nargs=argparse.REMAINDER)
-    compare = sub.add_parser("compare", help="compare runs", add_help=False)
-    compare.add_argument("rest", nargs=argparse.REMAINDER)
-    shadow = sub.add_parser("shadow", help="shadow traffic", add_help=False)
-    shadow.add_argument("rest", nargs=argparse.REMAINDER)
-    export = sub.add_parser("export", help="export the contract (postman)", add_help=False)
-    export.add_argument("rest", nargs=argparse.REMAINDER)
+    for command, text in STACK_COMMANDS.items():
+        own = sub.add_parser(command, help=text, description=text)
+        add_options(own, command)
+        if commands is not None:
+            commands[command] = own
+    for command, text in (("report", "render a run directory's report"),
+                          ("compare", "compare runs, with a regression gate"),
+                          ("shadow", "shadow traffic"),
+                          ("export", "export the contract (postman)")):
+        delegated = sub.add_parser(command, help=text, add_help=False)
+        delegated.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
+
+
+def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, set[str]]:
+    """Parsed arguments and the knobs given as flags; a flag of another command, or one
+    that does not parse, exits 2 with a message."""
+    commands: dict[str, argparse.ArgumentParser] = {}
+    parser = build_parser(commands)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        own = commands.get(args.command, parser)
+        foreign = foreign_flags(args.command, extras)
+        if foreign:
+            own.error("; ".join(foreign))
+        own.error(f"unrecognized arguments: {' '.join(extras)}")
+    given = {o.knob for o in OPTIONS if o.knob != "target_urls"
+             and getattr(args, o.knob, None) is not None}
+    if getattr(args, "target_url", None):
+        given.add("target_urls")
+    return args, given
 
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str], cwd: Path) -> RunConfig:
     """Resolve the run configuration from parsed flags, the environment and the cwd."""
-    cli: dict[str, object] = {knob: getattr(args, knob, None) for knob in FLAGS.values()}
-    if args.target_url:
+    cli: dict[str, object] = {o.knob: getattr(args, o.knob, None) for o in OPTIONS
+                              if o.knob != "target_urls"}
+    if getattr(args, "target_url", None):
         cli["target_urls"] = ",".join(args.target_url)
         if cli.get("targets") is None:
             named = [u.partition("=")[0].strip() for u in args.target_url]
             env_targets = env.get("PAYBENCH_TARGETS")
             if not env_targets:
                 cli["targets"] = ",".join(named)
-    return resolve(cli, env=env, cwd=cwd, quick=bool(args.quick))
+    return resolve(cli, env=env, cwd=cwd, quick=bool(getattr(args, "quick", False)))
 
 
-def _install_sigterm() -> None:
-    # SIGTERM (a CI timeout, `kill`) stops a run like Ctrl-C: partial results are kept.
+def _install_stop_signals() -> None:
+    # SIGTERM (a CI timeout, `kill`) and SIGHUP (a closed terminal) stop a run like Ctrl-C:
+    # partial results are kept, and the reason names the signal. A shell starts background
+    # jobs with SIGINT ignored; a run must still stop on it.
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        raise StopSignal(signal.Signals(signum).name)
 
-    signal.signal(signal.SIGTERM, handler)
-    # A shell starts background jobs with SIGINT ignored; a run must still stop on it.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handler)
+
+
+def exit_code_of(signal_name: str) -> int:
+    """128 + the signal's number, as a shell reports a process a signal ended."""
+    return 128 + int(signal.Signals[signal_name])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,8 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module, function = DELEGATED[argv[0]]
         command: Any = getattr(importlib.import_module(module), function)
         return int(command(argv[1:]))
-    args = build_parser().parse_args(argv)
+    args, given = parse(argv)
     env = dict(os.environ)
+    for warning in env_warnings(env):
+        print(f"paybench: warning: {warning}", file=sys.stderr)
     try:
         config = config_from_args(args, env, Path.cwd())
         if args.command == "sweep" and not (
@@ -150,10 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             raise ConfigError("sweep needs --sweep-users, --sweep-rates, --sweep-gateway-ms "
                               "or --sweep-profiles")
+        unused = inapplicable(given, config, args.command)
+        if unused:
+            raise ConfigError(f"paybench {args.command}: " + "; ".join(unused))
     except ConfigError as exc:
         print(f"paybench: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _install_sigterm()
+    _install_stop_signals()
     if args.command == "up":
         return _up(config, env)
     return _run(config, args.command, argv, env)
@@ -195,13 +200,13 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
     print(f"paybench {kind}: {', '.join(config.targets)}; {what}; scenario {config.scenario}",
           flush=True)
     outcome = execute(config, work, argv=argv, kind=kind, base_env=env, log=log,
-                      schedule=schedule)
+                      schedule=schedule, sources=setting_sources(env, Path.cwd()))
     if outcome.summary:
         print()
         print(outcome.summary)
     print(f"\nrun directory: {outcome.run_dir}  ({time.monotonic() - started:.0f} s)")
-    if outcome.reason and "Ctrl-C" in outcome.reason:
-        return EXIT_INTERRUPTED
+    if outcome.signal_name:
+        return exit_code_of(outcome.signal_name)
     if not outcome.complete:
         return EXIT_FAILED
     if outcome.gates_failed:
@@ -211,25 +216,52 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
 
 
 def _up(config: RunConfig, env: dict[str, str]) -> int:
+    from loadtests.export import write_stack_postman
     from loadtests.run import create_run_dir, stack_config
+    from stack.errors import StackError
     from stack.services import Stack
 
     run_dir = create_run_dir(config.out, f"{config.label}-up")
     print("stack starting ...", flush=True)
+    started = False
     try:
         with Stack(stack_config(config, run_dir, env)) as stack:
+            started = True
             print(f"gateway simulator: {stack.gateway_url}")
             print(f"database: {stack.database_url}\nredis: {stack.redis_url}")
+            targets: dict[str, tuple[str, list[str]]] = {}
             for name, url in stack.urls.items():
-                keys = ",".join(m.api_key for m in stack.merchants.get(name, []))
-                print(f"{name}: {url}\n  PAYBENCH_API_KEYS={keys}")
+                keys = [m.api_key for m in stack.merchants.get(name, [])] or list(config.api_keys)
+                targets[name] = (url, keys)
+                print(f"{name}: {url}\n  PAYBENCH_API_KEYS={','.join(keys)}")
+            collection, environments = write_stack_postman(run_dir / "postman", targets)
+            print(f"Postman: import {collection}\n  with an environment per target: "
+                  + ", ".join(str(p) for p in environments))
             print(f"logs: {run_dir / 'logs'}\nCtrl-C to stop.", flush=True)
             while True:
                 time.sleep(1.0)
                 stack.check_alive()
-    except KeyboardInterrupt:
-        print("\nstopped.")
+    except KeyboardInterrupt as exc:
+        name = exc.name if isinstance(exc, StopSignal) else "SIGINT"
+        print(f"\n{name} received; stopped.")
         return EXIT_OK
+    except Exception as exc:  # say what failed in one line, as paybench run does
+        what = str(exc) if isinstance(exc, StackError) else f"{type(exc).__name__}: {exc}"
+        print(f"paybench up: {'stopped' if started else 'the stack did not start'}: {what}",
+              file=sys.stderr)
+        if not _remove_if_empty(run_dir):
+            print(f"logs: {run_dir / 'logs'}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _remove_if_empty(run_dir: Path) -> bool:
+    """Remove a run directory that holds nothing but empty folders; True if it went."""
+    if any(p.is_file() for p in run_dir.rglob("*")):
+        return False
+    for folder in sorted(run_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        folder.rmdir()
+    run_dir.rmdir()
+    return True
 
 
 if __name__ == "__main__":

@@ -7,15 +7,20 @@ lowest first:
 2. ``paybench.toml`` in the current directory (flat ``knob = value`` pairs), or else the
    ``[tool.paybench]`` table of ``pyproject.toml`` there;
 3. environment variables ``PAYBENCH_<KNOB>`` (``PAYBENCH_DURATION_S=30``);
-4. the ``--quick`` preset (short trials, fewer users), when asked for on the command line;
+4. the ``--quick`` preset (a coarser, shorter search and shorter trials), when asked for on
+   the command line;
 5. command-line flags.
 
-Any unknown key or invalid value raises :class:`ConfigError` naming its source, and the CLI
-exits with code 2 before anything starts.
+Any unknown key or invalid value raises :class:`ConfigError` naming its source (a value a
+later source overrides is checked too, see :mod:`loadtests.checks`), and the CLI exits
+with code 2 before anything starts. A ``PAYBENCH_*`` variable that is no setting is not an
+error (the services and the locustfile read some), but a misspelt one gets a warning
+(:func:`env_warnings`).
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -127,15 +132,17 @@ DOCS: dict[str, str] = {
     "scenario": "load scenario: " + ", ".join(SCENARIOS),
     "load_model": "capacity (search each target's capacity at the latency objective), closed "
     "(--users concurrent users) or open (--rate iterations/s); --users and --rate imply theirs",
-    "users": "closed model: concurrent users; open model and capacity search: concurrency cap "
-    "(default max(20, 5 s of arrivals); a lower bound)",
+    "users": "closed model: concurrent users; open model: concurrency cap (by default "
+    "max(20, 5 s of arrivals)); capacity search: the cap's floor (cap = max(users, 5 s of "
+    "arrivals))",
     "spawn_rate": "users started per second (default: all users within one second)",
     "rate": "open model: scenario iterations started per second (unset = closed model)",
-    "duration_s": "measured seconds per trial (capacity search: per confirmation trial)",
+    "duration_s": "measured seconds per trial (capacity search: the probe and each "
+    "confirmation trial)",
     "warmup_s": "warm-up seconds per trial, recorded but excluded from the numbers",
     "trials": "closed/open model: trials per target, interleaved across targets",
-    "slo_factor": "capacity search: latency objective = this x the lowest unloaded p99 "
-    "(unless --slo gives one)",
+    "slo_factor": "capacity search: latency objective = this x the p99 of every target's "
+    "requests at the start rate, rounded up (unless --slo gives one)",
     "search_start": "capacity search: first offered rate (iterations/s), low enough to be unloaded",
     "search_floor": "capacity search: lowest rate tried when a target fails the first one",
     "search_resolution": "capacity search: bisect until the bracket is this narrow (0.1 = 10%)",
@@ -143,7 +150,7 @@ DOCS: dict[str, str] = {
     "search_duration_s": "capacity search: measured seconds of a search step",
     "confirm_trials": "capacity search: confirmation trials per target at its capacity",
     "order": "trial order: alternate (A B A B), abba (A B B A), shuffle (seeded, per round)",
-    "think_time_s": "pause between iterations of a closed-model user",
+    "think_time_s": "closed model: pause between a user's iterations",
     "processes": "Locust processes generating load (one core each)",
     "workers": "server worker processes per target (same for every target)",
     "db_pool_size": "database connections per worker (same for every target)",
@@ -164,19 +171,24 @@ DOCS: dict[str, str] = {
     "locustfile": "custom locustfile replacing the built-in scenario",
     "open_late_ms": "open model: a start later than this after its intended time is late",
     "open_drop_after_ms": "open model: a start further behind than this is dropped",
-    "open_max_behind": "open model: late+dropped fraction above which a trial is invalid",
-    "stop_timeout_s": "seconds a custom locustfile's users may finish after a trial's end",
+    "open_max_behind": "open model: share of starts the generator made late or dropped (while "
+    "a user was free) above which a trial is invalid",
+    "stop_timeout_s": "custom locustfile: seconds its users may finish after a trial's end",
     "drain_s": "seconds iterations still running at the window's end are awaited (they count "
     "in latency; those still running after that are timed out)",
     "idle_timeout_s": "seconds to wait before a trial for targets to finish queued requests "
     "(answer /ping quickly); a trial that starts on a busy target is invalid",
     "sweep_users": "sweep: comma list of user counts (closed model stairs)",
     "sweep_rates": "sweep: comma list of arrival rates (open model stairs)",
-    "sweep_profiles": "sweep: comma list of gateway profiles, crossed with the load stairs",
-    "sweep_gateway_ms": "sweep: comma list of gateway auth-call medians in ms (p99 = 4x median)",
-    "step_duration_s": "sweep: measured seconds per step",
-    "step_warmup_s": "sweep: warm-up seconds per step",
-    "step_trials": "sweep: trials per target at each step (stairs are long; 1 by default)",
+    "sweep_profiles": "sweep: comma list of gateway profiles (a capacity search at each, or "
+    "crossed with the stairs)",
+    "sweep_gateway_ms": "sweep: comma list of gateway auth-call medians in ms, p99 = 4x median "
+    "(a capacity search at each, or crossed with the stairs)",
+    "step_duration_s": "sweep of fixed load (stairs, or --users/--rate at each gateway "
+    "setting): measured seconds per step",
+    "step_warmup_s": "sweep of fixed load: warm-up seconds per step",
+    "step_trials": "sweep of fixed load: trials per target at each step (stairs are long; "
+    "1 by default)",
 }
 
 QUICK: dict[str, Any] = {
@@ -192,9 +204,14 @@ QUICK: dict[str, Any] = {
     "search_duration_s": 4.0,
     "confirm_trials": 1,
 }
-QUICK_DOC = ("coarser and shorter: search steps of 1 s warm-up + 4 s from 4 iterations/s to "
-             "within 30%, one confirmation trial of 1 + 5 s (so no 95% interval); 1 trial "
-             "per target in the closed or open model")
+QUICK_DOC = (
+    f"coarser and shorter: search steps of {QUICK['search_warmup_s']:g} s warm-up + "
+    f"{QUICK['search_duration_s']:g} s from {QUICK['search_start']:g} iterations/s to within "
+    f"{QUICK['search_resolution']:.0%}, {QUICK['confirm_trials']} confirmation trial of "
+    f"{QUICK['warmup_s']:g} + {QUICK['duration_s']:g} s (so no 95% interval); "
+    f"{QUICK['trials']} trial per target in the closed or open model; sweep steps of "
+    f"{QUICK['step_warmup_s']:g} + {QUICK['step_duration_s']:g} s"
+)
 
 
 # -- value parsers: each accepts a native TOML value or a string from env/CLI ----------------
@@ -348,6 +365,35 @@ def env_name(knob: str) -> str:
     return "PAYBENCH_" + knob.upper()
 
 
+# PAYBENCH_* variables that are no knob but are read elsewhere: the test suite's servers,
+# the analysis notebook, the locustfile harness and its remote parts, the services, and
+# the scenario files when Locust runs them by hand.
+OTHER_ENV = frozenset({
+    "PAYBENCH_TEST_DATABASE_URL", "PAYBENCH_TEST_REDIS_URL", "PAYBENCH_RUN_DIR",
+    "PAYBENCH_PARTS_DIR", "PAYBENCH_MODEL", "PAYBENCH_ABORT_P99_MS",
+    "PAYBENCH_ABORT_ERROR_RATIO", "PAYBENCH_DB_SCHEMA", "PAYBENCH_REDIS_PREFIX",
+    "PAYBENCH_GATEWAY_URL", "PAYBENCH_CACHE_TTL_S", "PAYBENCH_CURRENCIES",
+    "PAYBENCH_RECONCILE_MIN_AGE_S", "PAYBENCH_POLL_INTERVAL_S", "PAYBENCH_POLL_MAX",
+    "PAYBENCH_RETRY_CONCURRENCY", "PAYBENCH_BROWSE_POOL",
+})
+
+
+def env_warnings(env: Mapping[str, str]) -> list[str]:
+    """A warning for each ``PAYBENCH_*`` variable that nothing reads, with the closest name."""
+    known = sorted({env_name(k) for k in KNOBS} | OTHER_ENV)
+    prefix = len("PAYBENCH_")  # shared by all: compared, it would make any two names close
+    out: list[str] = []
+    for name in sorted(env):
+        if not name.startswith("PAYBENCH_") or name in known:
+            continue
+        close = difflib.get_close_matches(name[prefix:], [k[prefix:] for k in known], n=1,
+                                          cutoff=0.6)
+        hint = (f"; did you mean PAYBENCH_{close[0]}?" if close
+                else " (`paybench run --help` lists the settings)")
+        out.append(f"{name} is not a paybench setting and is ignored{hint}")
+    return out
+
+
 def read_config_file(cwd: Path) -> tuple[dict[str, Any], str | None]:
     """Knob values from ``paybench.toml`` or ``pyproject.toml`` ``[tool.paybench]`` in ``cwd``."""
     own = cwd / "paybench.toml"
@@ -368,7 +414,22 @@ def read_config_file(cwd: Path) -> tuple[dict[str, Any], str | None]:
     return {}, None
 
 
-def _apply(values: dict[str, Any], raw: Mapping[str, object], source: str) -> None:
+def setting_sources(env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+    """The settings a run takes from ``PAYBENCH_*`` variables and from the config file, as
+    config.json records them so that the run can be reproduced (URLs' passwords redacted)."""
+    file_values, file_source = read_config_file(cwd)
+    env_values = {env_name(k): env[env_name(k)] for k in KNOBS if env_name(k) in env}
+    for knob in ("database_url", "redis_url"):
+        if env_name(knob) in env_values:
+            env_values[env_name(knob)] = redact(env_values[env_name(knob)]) or ""
+        if isinstance(file_values.get(knob), str):
+            file_values = {**file_values, knob: redact(file_values[knob])}
+    return {"env": env_values,
+            "file": {"path": file_source, "values": file_values} if file_source else None}
+
+
+def _apply(values: dict[str, Any], raw: Mapping[str, object], source: str,
+           origins: list[tuple[str, str, Any]]) -> None:
     for key, value in raw.items():
         if key not in PARSERS:
             raise ConfigError(f"unknown setting {key!r}", source=source)
@@ -376,6 +437,7 @@ def _apply(values: dict[str, Any], raw: Mapping[str, object], source: str) -> No
             values[key] = PARSERS[key](value)
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}", source=source) from None
+        origins.append((source, key, values[key]))
 
 
 def resolve(
@@ -387,18 +449,22 @@ def resolve(
 ) -> RunConfig:
     """Merge defaults, config file, environment, ``--quick`` and CLI flags, then validate.
 
-    ``cli`` holds only the flags the user gave (``None`` values are ignored).
+    ``cli`` holds only the flags the user gave (``None`` values are ignored). Every value
+    of every source is checked, also one that a later source overrides.
     """
+    from loadtests.checks import check_value, validate
+
     values: dict[str, Any] = {}
+    origins: list[tuple[str, str, Any]] = []
     file_values, file_source = read_config_file(cwd)
     if file_source is not None:
-        _apply(values, file_values, file_source)
+        _apply(values, file_values, file_source, origins)
     env_values = {k: env[env_name(k)] for k in KNOBS if env_name(k) in env}
     for knob, text in env_values.items():
-        _apply(values, {knob: text}, env_name(knob))
+        _apply(values, {knob: text}, env_name(knob), origins)
     if quick:
-        values.update(QUICK)
-    _apply(values, {k: v for k, v in cli.items() if v is not None}, "command line")
+        _apply(values, QUICK, "--quick", origins)
+    _apply(values, {k: v for k, v in cli.items() if v is not None}, "command line", origins)
     explicit = {k for k, v in cli.items() if v is not None} | set(env_values) | set(file_values)
     if values.get("rate") is not None and "users" not in explicit:
         values["users"] = open_cap(float(values["rate"]))
@@ -409,6 +475,8 @@ def resolve(
         elif "users" in explicit:
             values["load_model"] = "closed"
     config = RunConfig(**values)
+    for source, knob, value in origins:
+        check_value(knob, value, config, source)
     validate(config)
     return config
 
@@ -423,91 +491,6 @@ def parse_slo(spec: str) -> list[Any]:
     from reports.gates import parse_slo as parse_gates
 
     return parse_gates(spec)
-
-
-def validate(config: RunConfig) -> None:
-    """Raise :class:`ConfigError` on the first inconsistent or out-of-range value."""
-    checks: list[tuple[bool, str]] = [
-        (config.users >= 1, "users must be >= 1"),
-        (config.spawn_rate is None or config.spawn_rate > 0, "spawn_rate must be > 0"),
-        (config.rate is None or config.rate > 0, "rate must be > 0"),
-        (config.duration_s > 0, "duration_s must be > 0"),
-        (config.warmup_s >= 0, "warmup_s must be >= 0"),
-        (config.trials >= 1, "trials must be >= 1"),
-        (config.processes >= 1, "processes must be >= 1"),
-        (config.workers >= 1, "workers must be >= 1"),
-        (config.db_pool_size >= 1, "db_pool_size must be >= 1"),
-        (config.merchants >= 1, "merchants must be >= 1"),
-        (config.think_time_s >= 0, "think_time_s must be >= 0"),
-        (config.gateway_timeout_s > 0, "gateway_timeout_s must be > 0"),
-        (config.reconcile_interval_s >= 0, "reconcile_interval_s must be >= 0"),
-        (config.open_late_ms > 0, "open_late_ms must be > 0"),
-        (config.open_drop_after_ms > config.open_late_ms,
-         "open_drop_after_ms must exceed open_late_ms"),
-        (0 <= config.open_max_behind <= 1, "open_max_behind must be within 0..1"),
-        (config.stop_timeout_s >= 0, "stop_timeout_s must be >= 0"),
-        (config.drain_s > 0, "drain_s must be > 0"),
-        (config.idle_timeout_s > 0, "idle_timeout_s must be > 0"),
-        (config.step_duration_s > 0, "step_duration_s must be > 0"),
-        (config.step_warmup_s >= 0, "step_warmup_s must be >= 0"),
-        (config.step_trials >= 1, "step_trials must be >= 1"),
-        (config.load_model in MODELS, f"load_model must be one of {', '.join(MODELS)}"),
-        (not (config.load_model == "capacity" and config.rate is not None),
-         "a capacity search chooses its own rates: drop rate, or use load_model open"),
-        (not (config.load_model == "open" and config.rate is None),
-         "the open model needs rate (iterations per second)"),
-        (config.slo_factor > 1, "slo_factor must be > 1"),
-        (0 < config.search_floor <= config.search_start,
-         "search_start must be >= search_floor > 0"),
-        (0 < config.search_resolution < 1, "search_resolution must be within 0..1"),
-        (config.search_warmup_s >= 0, "search_warmup_s must be >= 0"),
-        (config.search_duration_s > 0, "search_duration_s must be > 0"),
-        (config.confirm_trials >= 1, "confirm_trials must be >= 1"),
-        (len(config.targets) >= 1, "targets must name at least one target"),
-        (len(set(config.targets)) == len(config.targets), "targets must be distinct"),
-        (config.order in ORDERS, f"order must be one of {', '.join(ORDERS)}"),
-        (config.scenario in SCENARIOS or config.locustfile is not None,
-         f"scenario must be one of {', '.join(SCENARIOS)}"),
-        (config.gateway_profile in GATEWAY_PROFILES,
-         f"gateway_profile must be one of {', '.join(GATEWAY_PROFILES)}"),
-        (all(p in GATEWAY_PROFILES for p in config.sweep_profiles),
-         f"sweep_profiles must be among {', '.join(GATEWAY_PROFILES)}"),
-        (all(u >= 1 for u in config.sweep_users), "sweep_users must be >= 1"),
-        (all(r > 0 for r in config.sweep_rates), "sweep_rates must be > 0"),
-        (all(g >= 0 for g in config.sweep_gateway_ms), "sweep_gateway_ms must be >= 0"),
-        (not (config.sweep_users and config.sweep_rates),
-         "give sweep_users or sweep_rates, not both"),
-        (config.locustfile is None or config.locustfile.is_file(),
-         f"locustfile {config.locustfile} does not exist"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
-    known = set(SERVICE_TARGETS) | {name for name, _ in config.target_urls}
-    for target in config.targets:
-        if target not in known:
-            raise ConfigError(
-                f"unknown target {target!r}: use legacy, engine or give --target-url {target}=URL"
-            )
-    external = [t for t in config.targets if config.external_url(t)]
-    if external and not config.api_keys:
-        raise ConfigError(
-            f"targets {', '.join(external)} are external: give their merchant API keys "
-            "with --api-keys or PAYBENCH_API_KEYS"
-        )
-    for url_name, url in (("database_url", config.database_url), ("redis_url", config.redis_url)):
-        scheme = "postgres" if url_name == "database_url" else "redis"
-        if url is not None and not url.startswith(scheme):
-            raise ConfigError(f"{url_name} must be a {scheme} URL, got {url!r}")
-    if config.slo:
-        try:
-            parse_slo(config.slo)
-        except ValueError as exc:
-            raise ConfigError(str(exc), source="slo") from None
-    stray = [t for t in config.slo_targets if t not in config.targets]
-    if stray:
-        raise ConfigError(f"slo_targets names {', '.join(stray)}, not among the targets "
-                          f"({', '.join(config.targets)})")
 
 
 def _slo_part(spec: str | None, metric: str) -> float | None:

@@ -1,9 +1,10 @@
 """One ``paybench run`` or ``paybench sweep``: run directory, stack, trials, report.
 
 The run directory is created first (timestamped, never reused), ``config.json`` is
-written before the first trial and rewritten at the end with ``complete``; a Ctrl-C or a
-crashed component stops the trials, keeps every finished and partial trial, still renders
-the report, and leaves ``complete: false`` everywhere.
+written before the first trial and rewritten at the end with ``complete``; a stop signal
+(Ctrl-C, SIGTERM, SIGHUP: the reason names it) or a crashed component stops the trials,
+keeps every finished and partial trial, still renders the report, and leaves
+``complete: false`` everywhere.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.config import RunConfig, as_json, parse_slo
-from loadtests.errors import RunInterrupted
+from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
+from loadtests.options import load_shape
 from loadtests.trials import TrialPlan, TrialRunner, write_json
 
 
@@ -36,6 +38,7 @@ class RunOutcome:
     report: Any = None
     summary: str | None = None
     gates_failed: bool = False
+    signal_name: str | None = None  # the stop signal that ended the run, if one did
 
 
 def create_run_dir(out: Path, label: str, now: datetime | None = None) -> Path:
@@ -75,17 +78,23 @@ def config_document(
     plans: Sequence[TrialPlan] | None,
     argv: Sequence[str],
     kind: str,
+    sources: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``config.json`` of a run (``plans`` None: a capacity search decides its trials)."""
+    """The ``config.json`` of a run (``plans`` None: a capacity search decides its trials);
+    ``sources`` are the settings taken from the environment and the config file
+    (``loadtests.config.setting_sources``), which the command line alone does not show."""
     knobs = as_json(config)
+    # stairs set the model and the load of each step themselves; the trials of a sweep
+    # that is no capacity search are steps of fixed load, of the step_* lengths
+    model, stairs, stepped = load_shape(config, kind)
     load: dict[str, Any] = {
-        "model": config.model,
-        "users": config.users,
-        "rate": config.rate,
+        "model": model,
+        "users": None if stairs and config.sweep_users else config.users,
+        "rate": None if stairs else config.rate,
         "spawn_rate": config.effective_spawn_rate,
-        "duration_s": config.step_duration_s if kind == "sweep" else config.duration_s,
-        "warmup_s": config.step_warmup_s if kind == "sweep" else config.warmup_s,
-        "trials": (None if plans is None else config.step_trials if kind == "sweep"
+        "duration_s": config.step_duration_s if stepped else config.duration_s,
+        "warmup_s": config.step_warmup_s if stepped else config.warmup_s,
+        "trials": (None if plans is None else config.step_trials if stepped
                    else config.trials),
         "scenario": config.scenario if config.locustfile is None else "custom",
         "order": config.order,
@@ -96,7 +105,7 @@ def config_document(
         "open_max_behind": config.open_max_behind,
         "drain_s": config.drain_s,
     }
-    if config.model == "capacity":
+    if model == "capacity":
         load["search"] = {
             "start": config.search_start, "floor": config.search_floor,
             "resolution": config.search_resolution, "warmup_s": config.search_warmup_s,
@@ -117,6 +126,7 @@ def config_document(
         "baseline": "legacy" if "legacy" in config.targets else config.targets[0],
         "schedule": [p.name for p in plans] if plans is not None else None,
         "command": ["paybench", *argv],
+        "settings_from": dict(sources) if sources is not None else None,
         "knobs": knobs,
         "complete": False,
         "started_at": time.time(),
@@ -189,6 +199,7 @@ def execute(
     base_env: Mapping[str, str],
     log: Callable[[str], None] = print,
     schedule: Sequence[TrialPlan] | None = None,
+    sources: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Start the stack, run ``plans`` (or the adaptive work, whose planned trials, if it
     knows them, are ``schedule``), write everything, render the report."""
@@ -197,18 +208,20 @@ def execute(
     t0 = time.monotonic()
     trials: list[dict[str, Any]] = []
     complete, reason = False, None
+    stopped_by: str | None = None
     config_path = run_dir / "config.json"
     doc = config_document(config, targets=target_settings(config, {}, None),
                           plans=plans if isinstance(plans, Sequence) else schedule,
-                          argv=argv, kind=kind)
+                          argv=argv, kind=kind, sources=sources)
     write_json(config_path, doc)
     try:
         _in_stack(config, plans, run_dir, doc, trials, base_env=base_env, log=log, t0=t0)
         complete = True
     except RunInterrupted as exc:
-        reason = exc.reason
-    except KeyboardInterrupt:
-        reason = "interrupted by the user (Ctrl-C)"
+        reason, stopped_by = exc.reason, exc.signal_name
+    except KeyboardInterrupt as exc:
+        reason = interrupt_reason(exc)
+        stopped_by = exc.name if isinstance(exc, StopSignal) else "SIGINT"
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
     doc["complete"] = complete
@@ -218,7 +231,7 @@ def execute(
         log(f"run stopped early: {reason}")
     write_json(config_path, doc)
     log(f"[{time.monotonic() - t0:6.1f}s] trials done; rendering report")
-    outcome = RunOutcome(run_dir, complete, reason, trials)
+    outcome = RunOutcome(run_dir, complete, reason, trials, signal_name=stopped_by)
     render(outcome, config, log)
     return outcome
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loadtests.config import RunConfig, open_cap
-from loadtests.errors import RunInterrupted
+from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.idle import StillBusy, wait_for_all
 from loadtests.locust_process import LoadSpec, LocustProcess
 from loadtests.merge import PartsSummary, merge_trial
@@ -166,6 +166,21 @@ def assess(
     return reasons
 
 
+def trial_line(fig: Mapping[str, Any]) -> str:
+    """The console's line for a finished trial, from the report's figures of it
+    (``loadtests.capacity.trial_figures``): the same requests, rate and errors."""
+    from reports import format as fmt  # numbers written as the report writes them
+
+    errors = sum(int(n) for n in (fig.get("errors_by_status") or {}).values())
+    text = (f"{fig.get('requests', 0)} requests measured, {fmt.num(fig.get('throughput_rps'))} "
+            f"requests/s completed, {errors} errors ({fmt.pct(fig.get('error_ratio'))})")
+    if fig.get("timed_out"):
+        text += f", {fig['timed_out']} timed out"
+    if not fig.get("valid"):
+        text += "  INVALID: " + "; ".join(fig.get("invalid_reasons") or ["invalid"])
+    return text
+
+
 def set_gateway_profile(gateway_url: str, profile: str, auth_ms: float | None = None) -> None:
     """Switch the simulator's profile, optionally with another payment-call latency
     (median ``auth_ms``, p99 four times that), via ``PUT /__admin__/profile``."""
@@ -215,19 +230,19 @@ class TrialRunner:
         self.results: list[dict[str, Any]] = []
 
     def run(self, plans: Sequence[TrialPlan]) -> list[dict[str, Any]]:
-        """Run every plan in order; raises RunInterrupted after saving a partial trial."""
+        """Run every plan in order; raises RunInterrupted after saving a partial trial.
+
+        After each trial the console shows the figures the report shows for it.
+        """
+        from loadtests.capacity import trial_figures  # it imports this module
         for n, plan in enumerate(plans, 1):
             step = f" step {plan.step} (offered {plan.offered:g})" if plan.step is not None else ""
             self.log(
                 f"[{time.monotonic() - self.started:6.1f}s] trial {n}/{len(plans)}: "
                 f"{plan.name}{step}"
             )
-            trial = self.run_one(plan)
-            flag = "" if trial["valid"] else "  INVALID: " + "; ".join(trial["invalid_reasons"])
-            self.log(
-                f"         {trial['requests_measured']} requests measured, "
-                f"{trial['failures']} failures{flag}"
-            )
+            self.run_one(plan)
+            self.log("         " + trial_line(trial_figures(self.run_dir, plan.name)))
         return self.results
 
     def run_one(self, plan: TrialPlan) -> dict[str, Any]:
@@ -252,13 +267,15 @@ class TrialRunner:
         spec = self._spec(plan, trial_dir)
         started_at = time.time()
         interrupted: str | None = None
+        stop_signal: str | None = None
         exit_code: int | None = None
         locust = LocustProcess(spec, self.base_env)
         sampler = self._sampler(trial_dir, locust)
         try:
             exit_code = self._drive(locust, spec)
-        except KeyboardInterrupt:
-            interrupted = "interrupted by the user (Ctrl-C)"
+        except KeyboardInterrupt as exc:
+            interrupted = interrupt_reason(exc)
+            stop_signal = exc.name if isinstance(exc, StopSignal) else "SIGINT"
         except Exception as exc:  # a dead component: stop, keep what we have
             interrupted = f"{type(exc).__name__}: {exc}"
         finally:
@@ -277,7 +294,7 @@ class TrialRunner:
         write_json(trial_dir / "trial.json", trial)
         self.results.append(trial)
         if interrupted:
-            raise RunInterrupted(interrupted)
+            raise RunInterrupted(interrupted, stop_signal)
         return trial
 
     def _spec(self, plan: TrialPlan, trial_dir: Path) -> LoadSpec:

@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 
 from reports import capacity as rcap
-from reports import stats
+from reports import headline, stats
+from reports.gates import slo_breaches
+from reports.headline import headline_trials, is_plain
 from reports.load import TIMED_OUT, RunData, TrialData
+from reports.provenance import reproduction
 from reports.saturation import target_saturation
 
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -191,38 +194,6 @@ def _interval_dict(values: list[float]) -> dict[str, Any]:
             "confidence": iv.confidence, "n": iv.n}
 
 
-def _is_plain(trial: dict[str, Any]) -> bool:
-    return (trial.get("step") is None and trial.get("gateway_latency_ms") is None
-            and not trial.get("profile_swept") and trial.get("phase") is None)
-
-
-def _at_capacity(trials: list[dict[str, Any]], target: str,
-                 caps: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """A capacity run's trials of ``target`` at its capacity rate (its headline trials)."""
-    rate = ((caps or {}).get(target) or {}).get("max_sustainable_offered")
-    if rate is None:
-        return []
-    return [t for t in trials if t["target"] == target and t["valid"]
-            and t.get("phase") in ("search", "confirm") and t.get("offered_rps") is not None
-            and math.isclose(float(t["offered_rps"]), float(rate), rel_tol=1e-9)]
-
-
-def headline_trials(trials: list[dict[str, Any]], target: str,
-                    caps: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Valid trials of ``target`` that the headline figures use.
-
-    Plain trials when the run has any; in a capacity run, the trials at the target's
-    capacity; a pure sweep has neither, and then every valid trial is used (the report
-    says the figures span all steps).
-    """
-    at_capacity = _at_capacity(trials, target, caps)
-    if at_capacity:
-        return at_capacity
-    own = [t for t in trials if t["target"] == target and t["valid"]]
-    plain = [t for t in own if _is_plain(t)]
-    return plain if plain or not own else own
-
-
 def _endpoint_table(run: RunData, target: str, valid_names: set[str]) -> list[dict[str, Any]]:
     frames = [t.measured[["name", "latency_ms", "ok"]] for t in run.trials
               if t.target == target and t.dir_name in valid_names]
@@ -241,23 +212,27 @@ def _endpoint_table(run: RunData, target: str, valid_names: set[str]) -> list[di
 
 
 def summarise_target(run: RunData, trials: list[dict[str, Any]], target: str,
-                     caps: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Per-target medians and intervals over the headline trials, plus counts."""
+                     caps: dict[str, Any] | None = None, *,
+                     point: tuple[Any, Any] | None = None,
+                     limits: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Per-target medians and intervals over the headline trials, plus counts; with
+    ``limits`` (p99 ms, error ratio: the objective the report's header shows), what of it
+    the medians break."""
     own = [t for t in trials if t["target"] == target]
-    used = headline_trials(trials, target, caps)
+    used = headline_trials(trials, target, caps, point)
+    summary = {m: _interval_dict(_values(used, m)) for m in SUMMARY_METRICS}
     settings = (run.config.get("targets") or {}).get(target, {})
     return {
         "settings": settings,
         "trials": len(own),
         "valid_trials": sum(1 for t in own if t["valid"]),
         "summary_trials": [t["trial"] for t in used],
-        "summary_scope": ("trials at capacity" if used and used[0].get("phase")
-                          else "all sweep steps" if used and not _is_plain(used[0])
-                          else "trials"),
+        "summary_scope": headline.scope(used),
         "requests": int(sum(t["requests"] for t in used)),
         "late_starts": int(sum(t["late_starts"] for t in used)),
         "dropped_starts": int(sum(t["dropped_starts"] for t in used)),
-        "summary": {m: _interval_dict(_values(used, m)) for m in SUMMARY_METRICS},
+        "summary": summary,
+        "slo_breaches": slo_breaches(summary, *limits) if limits else [],
         "endpoints": _endpoint_table(run, target, {t["trial"] for t in used}),
     }
 
@@ -442,14 +417,14 @@ def completeness(run: RunData, trials: list[dict[str, Any]], n_targets: int) -> 
 
 
 def _saturation(run: RunData, trials: list[dict[str, Any]], targets: list[str],
-                role_of: Any) -> dict[str, Any] | None:
+                role_of: Any, caps: dict[str, Any] | None) -> dict[str, Any] | None:
     """Closed-model runs: whether each target was saturated in its headline trials."""
     machine = run.environment.get("machine") or {}
     cores = machine.get("cpu_affinity") or machine.get("cpu_count_logical")
     settings = run.config.get("targets") or {}
     out = {}
     for name in targets:
-        used = headline_trials(trials, name)
+        used = headline_trials(trials, name, caps)
         sat = target_saturation(used, settings.get(name) or {}, role=role_of(name),
                                 cores=cores if isinstance(cores, int) else None)
         if sat is not None:
@@ -499,7 +474,7 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     seed = int(run.config.get("seed") or 0) if isinstance(run.config.get("seed"), int) else 0
     # A pure sweep has no trials comparable across all its steps: its comparisons are
     # the capacity table and the per-level speedups instead.
-    has_plain = any(_is_plain(t) and t["valid"] for t in trials)
+    has_plain = any(is_plain(t) and t["valid"] for t in trials)
     comparisons = [compare_targets(trials, pair[0], cand, seed=seed)
                    for cand in targets if pair and cand != pair[0] and has_plain]
     searched = capacity_search(run, trials, targets, pair[0] if pair else targets[0], seed=seed)
@@ -513,6 +488,13 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         profiles = (gateway_sweep(trials, pair[0], pair[1], seed=seed, key="gateway_profile")
                     if pair and isinstance(swept, dict) else None)
     incomplete = completeness(run, trials, len(targets))
+    point = (searched["gateway_latency_ms"], searched["gateway_profile"]) if searched else None
+    # the objective the header shows: the capacity search's, else the SLO
+    objective = (searched or {}).get("objective") or slo.as_dict()
+    limits = (float(objective["p99_ms"]), float(objective["error_ratio"]))
+    summaries = {name: summarise_target(run, trials, name, caps, point=point, limits=limits)
+                 for name in targets}
+    load = run.config.get("load") or {}
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "label": run.label,
@@ -522,16 +504,20 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "slo": slo.as_dict(),
         "baseline": pair[0] if pair else None,
         "candidate": pair[1] if pair else None,
-        "targets": {name: summarise_target(run, trials, name, caps) for name in targets},
+        "targets": summaries,
+        # a sweep's figures are per step: no per-target medians across its steps are shown
+        "per_step": isinstance(load.get("sweep"), dict) or any(
+            s["summary_scope"] == headline.ALL_STEPS for s in summaries.values()),
         "trials": trials,
         "comparisons": comparisons,
         "capacity": caps or None,
         "capacity_search": searched,
-        "saturation": _saturation(run, trials, targets, role_of),
+        "saturation": _saturation(run, trials, targets, role_of, caps),
         "gateway_sweep": gw,
         "profile_sweep": profiles,
         "fairness": _fairness(run, targets),
         "environment": run.environment,
+        "reproduce": reproduction(run.config, run.environment),
         "load_problems": list(run.problems),
         "raw_files": list(run.files),
     }

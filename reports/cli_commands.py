@@ -58,10 +58,12 @@ def report_command(args: list[str]) -> int:
 
 
 def compare_command(args: list[str]) -> int:
-    """``paybench compare RUN_A RUN_B [--fail-on SPEC] [--slo SPEC] [--json PATH]``.
+    """``paybench compare RUN_A RUN_B [--fail-on SPEC] [--slo SPEC] [--json PATH]
+    [--allow-config-mismatch] [--gate-insignificant]``.
 
     Prints per-target changes of run B against run A. Returns 0, 1 when a regression
-    or SLO gate tripped, 2 for bad input.
+    or SLO gate tripped, 2 for bad input or regression gates on runs whose load settings
+    differ (unless --allow-config-mismatch).
     """
     parser = argparse.ArgumentParser(prog="paybench compare",
                                      description="Compare run B against run A.")
@@ -71,11 +73,20 @@ def compare_command(args: list[str]) -> int:
                         help="regression gates, e.g. 'p99:10%%,throughput:5%%'")
     parser.add_argument("--slo", default=None, help="SLO gates on run B, e.g. 'p99<500ms'")
     parser.add_argument("--json", type=Path, default=None, help="also write the comparison here")
+    parser.add_argument("--allow-config-mismatch", action="store_true",
+                        help="evaluate --fail-on even when the runs' load settings differ "
+                        "(users, rate, model, durations, workers, gateway, targets...); "
+                        "without it such a comparison exits 2")
+    parser.add_argument("--gate-insignificant", action="store_true",
+                        help="let --fail-on trip on the median change alone, even when "
+                        "Mann-Whitney cannot tell it from noise (default: significant only)")
     ns = _parse(parser, args)
     if isinstance(ns, int):
         return ns
     try:
-        cmp = compare_runs(ns.run_a, ns.run_b, fail_on=ns.fail_on, slo=ns.slo)
+        cmp = compare_runs(ns.run_a, ns.run_b, fail_on=ns.fail_on, slo=ns.slo,
+                           allow_config_mismatch=ns.allow_config_mismatch,
+                           gate_insignificant=ns.gate_insignificant)
     except (ReportError, ValueError) as exc:
         sys.stderr.write(f"paybench compare: {exc}\n")
         return EXIT_BAD_INPUT
@@ -83,4 +94,8 @@ def compare_command(args: list[str]) -> int:
     if ns.json is not None:
         ns.json.write_text(json.dumps(cmp.as_dict(), indent=2, allow_nan=False) + "\n",
                            encoding="utf-8")
+    if cmp.refused:
+        sys.stderr.write(f"paybench compare: refusing to gate: {cmp.refused}; compare runs "
+                         "made with the same settings, or add --allow-config-mismatch\n")
+        return EXIT_BAD_INPUT
     return EXIT_OK if cmp.passed else EXIT_GATE

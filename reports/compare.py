@@ -4,8 +4,11 @@
 calls (through ``reports.cli_commands.compare_command``). Run A is the reference, run B
 the new one. Changes are relative (B/A - 1) except the error ratio, whose change is the
 absolute difference (a rise from 0 % has no relative size). Comparing runs only makes
-sense on the same machine and settings; differences in the recorded environment are
-listed as a warning.
+sense on the same machine and settings: differences in the recorded environment are
+listed as a warning, and so are differences in anything that changes the load (model,
+users, rate, scenario, durations, workers, pool, gateway, targets, search settings...);
+regression gates refuse to judge runs whose load differs unless forced. A gate trips only
+on a significant change (Mann-Whitney U) unless asked to trip on the median change alone.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from typing import Any
 
 from reports import format as fmt
 from reports import stats
-from reports.analysis import headline_trials
 from reports.gates import (
     GateResult,
     RegressionGate,
@@ -43,17 +45,33 @@ ENVIRONMENT_KEYS: tuple[tuple[str, ...], ...] = (
     ("servers", "postgres", "version"), ("servers", "postgres", "settings"),
     ("servers", "redis", "version"), ("packages", "locust"), ("load_generator", "processes"),
 )
+# Settings in config.json that change the load a target gets; the number of trials and
+# their order change how precise a figure is, not what it measures, so they are not here.
+LOAD_KEYS: tuple[tuple[str, ...], ...] = (
+    ("kind",), ("load", "model"), ("load", "users"), ("load", "rate"), ("load", "spawn_rate"),
+    ("load", "scenario"), ("load", "duration_s"), ("load", "warmup_s"), ("load", "drain_s"),
+    ("load", "think_time_s"), ("load", "processes"), ("load", "open_late_ms"),
+    ("load", "open_drop_after_ms"), ("load", "open_max_behind"), ("load", "search"),
+    ("load", "sweep"), ("gateway_profile",), ("gateway_timeout_s",), ("gateway",),
+    ("gateway_sweep",), ("profile_sweep",), ("merchants",), ("slo",),
+    ("knobs", "reconcile_interval_s"), ("knobs", "locustfile"),
+)
+TARGET_KEYS = ("workers", "pool", "external")
+_MISSING = object()
 
 
 @dataclass(frozen=True)
 class RunComparison:
-    """Run B against run A: per-target changes, gate outcomes and warnings."""
+    """Run B against run A: per-target changes, gate outcomes and warnings; ``refused``
+    says why the regression gates were not evaluated (the runs' load differs)."""
 
     run_a: Path
     run_b: Path
     changes: dict[str, dict[str, dict[str, Any]]]
     gates: list[GateResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    config_differences: list[str] = field(default_factory=list)
+    refused: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -65,7 +83,8 @@ class RunComparison:
         out: dict[str, Any] = jsonable({
             "run_a": str(self.run_a), "run_b": str(self.run_b), "changes": self.changes,
             "gates": [g.as_dict() for g in self.gates], "passed": self.passed,
-            "warnings": self.warnings,
+            "warnings": self.warnings, "config_differences": self.config_differences,
+            "refused": self.refused,
         })
         return out
 
@@ -93,6 +112,40 @@ def environment_differences(env_a: dict[str, Any], env_b: dict[str, Any]) -> lis
     return diffs
 
 
+def _used(results: dict[str, Any], target: str) -> list[dict[str, Any]]:
+    names = set(results["targets"][target]["summary_trials"])
+    return [t for t in results["trials"] if t["trial"] in names]
+
+
+def _get(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return _MISSING
+        data = data[key]
+    return data
+
+
+def config_differences(config_a: dict[str, Any], config_b: dict[str, Any]) -> list[str]:
+    """Settings that change the load and differ between two runs' config.json (a setting
+    an older run did not record is not compared)."""
+    diffs: list[str] = []
+    for keys in LOAD_KEYS:
+        a, b = _get(config_a, keys), _get(config_b, keys)
+        if a is not _MISSING and b is not _MISSING and a != b:
+            diffs.append(f"{'.'.join(keys)}: {_short(a)} -> {_short(b)}")
+    raw_a, raw_b = config_a.get("targets"), config_b.get("targets")
+    targets_a: dict[str, Any] = raw_a if isinstance(raw_a, dict) else {}
+    targets_b: dict[str, Any] = raw_b if isinstance(raw_b, dict) else {}
+    if targets_a and targets_b and set(targets_a) != set(targets_b):
+        diffs.append(f"targets: {', '.join(targets_a)} -> {', '.join(targets_b)}")
+    for name in [t for t in targets_a if t in targets_b]:
+        for key in TARGET_KEYS:
+            a, b = _get(targets_a[name], (key,)), _get(targets_b[name], (key,))
+            if a is not _MISSING and b is not _MISSING and a != b:
+                diffs.append(f"targets.{name}.{key}: {_short(a)} -> {_short(b)}")
+    return diffs
+
+
 def _values(trials: list[dict[str, Any]], key: str) -> list[float]:
     return [float(t[key]) for t in trials if t.get(key) is not None]
 
@@ -103,8 +156,9 @@ def compare_results(res_a: dict[str, Any], res_b: dict[str, Any]) -> dict[str, A
     for target in res_a["targets"]:
         if target not in res_b["targets"]:
             continue
-        ta = headline_trials(res_a["trials"], target)
-        tb = headline_trials(res_b["trials"], target)
+        # the trials each run's summary used (at capacity in a capacity search)
+        ta = _used(res_a, target)
+        tb = _used(res_b, target)
         metrics: dict[str, Any] = {}
         for key in COMPARED_METRICS:
             va, vb = _values(ta, key), _values(tb, key)
@@ -124,17 +178,33 @@ def compare_results(res_a: dict[str, Any], res_b: dict[str, Any]) -> dict[str, A
                 entry.update(change=ratio.ratio - 1.0, low=ratio.low - 1.0,
                              high=ratio.high - 1.0)
             metrics[key] = entry
-        cap_a = (res_a.get("capacity") or {}).get(target, {}).get("max_sustainable_rps")
-        cap_b = (res_b.get("capacity") or {}).get(target, {}).get("max_sustainable_rps")
+        info_a = (res_a.get("capacity") or {}).get(target) or {}
+        info_b = (res_b.get("capacity") or {}).get(target) or {}
+        cap_a, cap_b = info_a.get("max_sustainable_rps"), info_b.get("max_sustainable_rps")
         if cap_a is not None and cap_b is not None:
-            # one sweep per run: a change without an interval or a test
-            metrics["max_sustainable_rps"] = {
-                "a": cap_a, "b": cap_b, "change": cap_b / cap_a - 1.0 if cap_a else None,
-                "low": None, "high": None, "p_value": None, "significant": False,
-                "significance": "single sweep", "n_a": 1, "n_b": 1, "kind": "relative"}
+            metrics["max_sustainable_rps"] = _capacity_change(info_a, info_b)
         changes[target] = metrics
     out: dict[str, Any] = jsonable(changes)
     return out
+
+
+def _capacity_change(info_a: dict[str, Any], info_b: dict[str, Any]) -> dict[str, Any]:
+    """The capacity's change: tested over the trials that held each capacity (a capacity
+    search confirms it several times); a stairs sweep has one step, so no test."""
+    cap_a, cap_b = info_a["max_sustainable_rps"], info_b["max_sustainable_rps"]
+    va = [float(v) for v in info_a.get("completed_at_capacity") or []]
+    vb = [float(v) for v in info_b.get("completed_at_capacity") or []]
+    entry: dict[str, Any] = {"a": cap_a, "b": cap_b,
+                             "change": cap_b / cap_a - 1.0 if cap_a else None, "low": None,
+                             "high": None, "p_value": None, "significant": False,
+                             "significance": "single sweep", "n_a": len(va) or 1,
+                             "n_b": len(vb) or 1, "kind": "relative"}
+    if len(va) >= 2 and len(vb) >= 2:
+        sig = stats.mann_whitney(vb, va)
+        ratio = stats.ratio_interval(vb, va)
+        entry.update(p_value=sig.p_value, significant=sig.significant,
+                     significance=sig.reason, low=ratio.low - 1.0, high=ratio.high - 1.0)
+    return entry
 
 
 def compare_runs(
@@ -143,12 +213,16 @@ def compare_runs(
     *,
     fail_on: str | list[RegressionGate] | None = None,
     slo: str | list[SloGate] | None = None,
+    allow_config_mismatch: bool = False,
+    gate_insignificant: bool = False,
 ) -> RunComparison:
     """Compare run B against run A; evaluate regression gates and SLO gates (on run B).
 
     Called by ``paybench compare RUN_A RUN_B --fail-on p99:10%,throughput:5% --slo ...``.
-    Raises ``RunDirError`` for an unusable run directory and ``GateSpecError`` (a
-    ValueError) for a malformed gate spec.
+    Regression gates are not evaluated (``refused`` says why) when the runs' load settings
+    differ, unless ``allow_config_mismatch``; they trip only on significant changes unless
+    ``gate_insignificant``. Raises ``RunDirError`` for an unusable run directory and
+    ``GateSpecError`` (a ValueError) for a malformed gate spec.
     """
     reg_gates = parse_regression(fail_on) if isinstance(fail_on, str) else (fail_on or [])
     slo_gates = parse_slo(slo) if isinstance(slo, str) else (slo or [])
@@ -160,16 +234,26 @@ def compare_runs(
     if diffs:
         warnings.append("environments differ, so the comparison mixes machines: "
                         + "; ".join(diffs))
+    load_diffs = config_differences(data_a.config, data_b.config)
+    if load_diffs:
+        warnings.append("the runs were made with different load settings, so a change may "
+                        "be the settings' doing: " + "; ".join(load_diffs))
     only = sorted(set(res_a["targets"]) ^ set(res_b["targets"]))
     if only:
         warnings.append(f"targets in only one run are not compared: {', '.join(only)}")
     for label, res in (("A", res_a), ("B", res_b)):
         if not res["complete"]:
             warnings.append(f"run {label} is incomplete: {'; '.join(res['incomplete_reasons'])}")
-    gates = evaluate_regression(changes, reg_gates)
+    refused = None
+    if reg_gates and load_diffs and not allow_config_mismatch:
+        refused = ("the runs' load settings differ (" + "; ".join(load_diffs) + "), so a "
+                   "regression gate would judge the settings, not the code")
+        reg_gates = []
+    gates = evaluate_regression(changes, reg_gates, significant_only=not gate_insignificant)
     gates += [GateResult(g.spec, f"{g.target} (run B)", g.value, g.passed, g.detail)
               for g in evaluate_slo(res_b, slo_gates)]
-    return RunComparison(data_a.path, data_b.path, changes, gates, warnings)
+    return RunComparison(data_a.path, data_b.path, changes, gates, warnings, load_diffs,
+                         refused)
 
 
 def _change(entry: dict[str, Any]) -> str:
@@ -205,6 +289,8 @@ def format_comparison(cmp: RunComparison) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("~ = not significant (Mann-Whitney U, alpha 0.05)")
     lines.extend(f"warning: {w}" for w in cmp.warnings)
+    if cmp.refused:
+        lines.append(f"regression gates not evaluated: {cmp.refused}")
     for g in cmp.gates:
         lines.append(f"gate {'pass' if g.passed else 'FAILED'}: {g.spec} on {g.target}: "
                      f"{g.detail}")

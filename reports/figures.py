@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter
 
 from reports import stats
+from reports.headline import ALL_STEPS
 from reports.load import RunData
 
 DPI = 100
@@ -58,10 +59,17 @@ def _plain_log_y(ax: Axes) -> None:
     ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
+def _one_load(results: dict[str, Any]) -> list[str]:
+    """Targets whose headline trials share one load (not a sweep's trials of every step)."""
+    return [name for name, info in results["targets"].items()
+            if info.get("summary_scope") != ALL_STEPS]
+
+
 def fig_throughput(results: dict[str, Any]) -> Figure | None:
-    """Median throughput per target with its interval, every trial as a dot."""
+    """Median throughput per target with its interval, every trial as a dot (not for a
+    sweep, whose trials ran at different loads: its steps are in the capacity figure)."""
     targets = results["targets"]
-    if not targets:
+    if not targets or results.get("per_step"):
         return None
     colors = _colors(results)
     fig = _fig()
@@ -111,7 +119,7 @@ def fig_spectrum(run: RunData, results: dict[str, Any]) -> Figure | None:
     ax = fig.add_subplot()
     drawn = False
     top = 10.0
-    for name in results["targets"]:
+    for name in _one_load(results):
         q, values = _merged_spectrum(run, results, name)
         if len(q) == 0:
             continue
@@ -128,8 +136,9 @@ def fig_spectrum(run: RunData, results: dict[str, Any]) -> Figure | None:
     ax.xaxis.set_major_formatter(FuncFormatter(
         lambda x, _pos: f"{(1 - 1 / x) * 100:.{max(0, round(math.log10(x)) - 2)}f}%"))
     ax.xaxis.set_minor_locator(FixedLocator([]))
-    p99 = results["slo"]["p99_ms"]
-    ax.axhline(p99, color="grey", ls=":", lw=1, label=f"SLO p99 {p99:g} ms")
+    p99 = _objective_ms(results)  # the objective the report's header shows
+    if p99 is not None:
+        ax.axhline(p99, color="grey", ls=":", lw=1, label=f"objective p99 {p99:g} ms")
     ax.set_xlabel("percentile (log scale of 1/(1-q))")
     ax.set_ylabel("latency (ms, log scale)")
     ax.set_title("Latency percentile spectrum (valid trials merged)")
@@ -211,9 +220,10 @@ def _trial_origin(info: dict[str, Any], meta: dict[str, Any], t: np.ndarray[Any,
 
 
 def fig_errors(results: dict[str, Any]) -> Figure | None:
-    """Error ratio of every trial, grouped by target."""
+    """Error ratio of every trial, grouped by target (None when no request failed: the
+    report says so in words rather than with an empty frame)."""
     trials = [t for t in results["trials"] if t["error_ratio"] is not None]
-    if not trials:
+    if not any(t["error_ratio"] for t in trials):
         return None
     colors = _colors(results)
     fig = _fig(bottom=0.2)
@@ -225,7 +235,8 @@ def fig_errors(results: dict[str, Any]) -> Figure | None:
         if not trial["valid"]:
             bar.set_hatch("//")
             bar.set_alpha(0.5)
-    slo = results["slo"]["error_ratio"] * 100.0
+    slo = float(((results.get("capacity_search") or {}).get("objective")
+                 or results["slo"])["error_ratio"]) * 100.0
     ax.axhline(slo, color="grey", ls=":", lw=1, label=f"SLO {slo:g}%")
     ax.set_ylim(0, max([*values, slo]) * 1.15)
     ax.set_xticks(range(len(trials)), labels, rotation=45, ha="right", fontsize=8)
@@ -240,7 +251,8 @@ def fig_errors(results: dict[str, Any]) -> Figure | None:
 def fig_cpu(results: dict[str, Any]) -> Figure | None:
     """CPU seconds per 1,000 requests by process role (median over valid trials), stacked."""
     per_target: dict[str, dict[str, float]] = {}
-    for name, info in results["targets"].items():
+    for name in _one_load(results):
+        info = results["targets"][name]
         used = [t for t in results["trials"] if t["trial"] in set(info["summary_trials"])]
         roles: dict[str, list[float]] = {}
         for t in used:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -55,9 +56,18 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
         for i, value in enumerate(data):
             rows.extend(flatten(value, f"{prefix}[{i}]"))
     else:
-        text = ", ".join(map(str, data)) if isinstance(data, list) else str(data)
+        text = ", ".join(map(str, data)) if isinstance(data, list) else when(prefix, data)
         rows.append((prefix, text if len(text) <= 300 else text[:297] + "..."))
     return rows
+
+
+def when(key: str, value: Any) -> str:
+    """A value as text; an epoch under a key ending in ``_at`` as a UTC date and time."""
+    if (key.rsplit(".", 1)[-1].endswith("_at") and isinstance(value, int | float)
+            and not isinstance(value, bool) and math.isfinite(value) and value > 0):
+        stamp = datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"{stamp} (epoch {value:.0f})"
+    return str(value)
 
 
 def md_cell(value: Any) -> str:

@@ -4,8 +4,9 @@ SLO gates read like k6 thresholds: ``p99<500ms,errors<1%,throughput>=100``.
 Regression gates read like pytest-benchmark's ``--benchmark-compare-fail``:
 ``p99:10%,throughput:5%`` trips when p99 grew by more than 10 % or throughput fell by
 more than 5 % (the direction that counts as worse is known per metric).
-Both are evaluated on the median across valid trials of each target. The CLI turns a
-tripped gate into exit code 1 (see ``reports.cli_commands``).
+Both are evaluated on the median across valid trials of each target; a regression gate
+trips only on a significant change unless told otherwise. The CLI turns a tripped gate
+into exit code 1 (see ``reports.cli_commands``).
 """
 
 from __future__ import annotations
@@ -164,6 +165,33 @@ def slo_limits(gates: list[SloGate]) -> tuple[float | None, float | None]:
     return p99, err
 
 
+def slo_breaches(summary: dict[str, Any], p99_ms: float,
+                 error_ratio: float) -> list[dict[str, Any]]:
+    """What of the objective ``p99 <= p99_ms, errors <= error_ratio`` a target's medians
+    break: ``[{"objective": "p99 <= 500 ms", "value": 812.0, "shown": "812 ms"}]``.
+
+    This marks targets in the report whatever the gates say: SLO gates decide the exit
+    code, and by default only on the candidates (see ``gated_targets``).
+    """
+    out: list[dict[str, Any]] = []
+    p99 = (summary.get("p99_ms") or {}).get("median")
+    if isinstance(p99, int | float) and p99 > p99_ms:
+        out.append({"objective": f"p99 <= {p99_ms:g} ms", "value": p99,
+                    "shown": f"{p99:.0f} ms"})
+    err = (summary.get("error_ratio") or {}).get("median")
+    if isinstance(err, int | float) and err > error_ratio:
+        out.append({"objective": f"errors <= {error_ratio:.2%}".replace(".00%", "%"),
+                    "value": err, "shown": f"{err:.2%}"})
+    return out
+
+
+def breach_text(breaches: Sequence[dict[str, Any]]) -> str:
+    """'breaks p99 <= 500 ms at 812 ms' or '' when nothing is broken."""
+    if not breaches:
+        return ""
+    return "breaks " + " and ".join(f"{b['objective']} at {b['shown']}" for b in breaches)
+
+
 def gated_targets(results: dict[str, Any], targets: Sequence[str] | None = None) -> list[str]:
     """Targets the SLO gates apply to: ``targets`` if given, else every candidate (all
     targets but the baseline: a migration gates the new service, not the one it replaces);
@@ -205,25 +233,36 @@ def evaluate_slo(results: dict[str, Any], gates: list[SloGate],
     return out
 
 
-def evaluate_regression(changes: dict[str, dict[str, Any]],
-                        gates: list[RegressionGate]) -> list[GateResult]:
+def evaluate_regression(changes: dict[str, dict[str, Any]], gates: list[RegressionGate],
+                        *, significant_only: bool = True) -> list[GateResult]:
     """Check regression gates on ``compare_runs`` output (``changes[target][metric]``).
 
-    A gate trips on the median change alone, as pytest-benchmark's does; the
-    significance shown beside it tells the reader how much to trust it.
+    A change worse than a gate's limit trips it only when it is significant (the entry's
+    Mann-Whitney test): a difference the test cannot tell from noise is reported, not
+    gated. ``significant_only=False`` trips on the median change alone, as
+    pytest-benchmark does.
     """
     out: list[GateResult] = []
     for target, metrics in changes.items():
         for gate in gates:
-            change = metrics.get(gate.metric, {}).get("change")
+            entry = metrics.get(gate.metric, {})
+            change = entry.get("change")
             value = float(change) if isinstance(change, int | float) else math.nan
             if not math.isfinite(value):
                 out.append(GateResult(gate.spec, target, value, False, "metric missing in a run"))
                 continue
             worse = -value if gate.higher_is_better else value
-            passed = worse <= gate.max_change
             direction = "worse" if worse > 0 else "better"
-            out.append(GateResult(gate.spec, target, value, passed,
-                                  f"{gate.metric} {abs(value):.1%} {direction} "
-                                  f"(limit {gate.max_change:.0%})"))
+            detail = (f"{gate.metric} {abs(value):.1%} {direction} "
+                      f"(limit {gate.max_change:.0%})")
+            if worse <= gate.max_change:
+                out.append(GateResult(gate.spec, target, value, True, detail))
+            elif significant_only and not entry.get("significant"):
+                why = entry.get("significance") or "not significant"
+                p = entry.get("p_value")
+                shown = f"p={p:.2f}" if isinstance(p, int | float) and math.isfinite(p) else why
+                out.append(GateResult(gate.spec, target, value, True,
+                                      f"{detail}, but not significant ({shown}): not gated"))
+            else:
+                out.append(GateResult(gate.spec, target, value, False, detail))
     return out

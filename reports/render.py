@@ -19,11 +19,12 @@ from typing import Any
 import jinja2
 import numpy as np
 
+from reports import capacity as rcap
 from reports import format as fmt
-from reports import markup
+from reports import headline, markup
 from reports.analysis import Slo, analyse_run, slo_from_config
 from reports.figures import render_figures
-from reports.gates import evaluate_slo, parse_slo, slo_limits
+from reports.gates import breach_text, evaluate_slo, parse_slo, slo_limits
 from reports.load import RunData, load_run
 
 
@@ -76,8 +77,18 @@ def _environment(markdown: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(num=fmt.num, pct=fmt.pct, interval=fmt.interval, ratio=fmt.ratio,
-                       flatten=fmt.flatten)
+                       flatten=fmt.flatten, breaches=breach_text)
     return env
+
+
+def sustained_rule() -> str:
+    """The sustained rule in words, from the constants that apply it."""
+    return (f"the target completes at least {rcap.COMPLETED_MIN:.0%} of the requests that "
+            f"start in the window, at most {rcap.BEHIND_MAX:.0%} of starts are late or "
+            "dropped, errors stay within the objective, the queue does not grow (mean latency "
+            "of the window's last third not above its first third's by "
+            f"{rcap.GROWTH_FACTOR - 1:.0%} and by {rcap.GROWTH_OF_OBJECTIVE:.0%} of the "
+            "objective) and the p99 meets the objective")
 
 
 def resolve_slo(run: RunData, slo: Slo | str | None) -> tuple[Slo, str | None]:
@@ -115,9 +126,10 @@ def build_results(run: RunData, slo: Slo | str | None = None,
 
 def _scope_note(results: dict[str, Any]) -> str:
     scopes = {t["summary_scope"] for t in results["targets"].values()}
-    if "trials at capacity" in scopes:
-        return "each target at its own capacity: its trials at the highest rate it sustained"
-    return "figures span all sweep steps" if "all sweep steps" in scopes else ""
+    for scope in (headline.AT_CAPACITY, headline.TOP_STEP, headline.ALL_STEPS):
+        if scope in scopes:
+            return headline.SCOPE_NOTES[scope]
+    return ""
 
 
 def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
@@ -144,7 +156,11 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
                  "data": base64.b64encode(f.path.read_bytes()).decode("ascii")} for f in figures]
     first = next(iter(results["targets"].values()), None)
     coverage = fmt.pct(first["summary"]["throughput_rps"]["confidence"], 0) if first else "-"
-    context = {"r": results, "scope_note": _scope_note(results), "coverage": coverage}
+    # a run whose requests never failed gets a sentence instead of an empty chart
+    no_errors = bool(results["trials"]) and not any(t.get("error_ratio")
+                                                    for t in results["trials"])
+    context = {"r": results, "scope_note": _scope_note(results), "coverage": coverage,
+               "no_errors": no_errors, "sustained_rule": sustained_rule()}
     html_path = run.path / "report.html"
     html_path.write_text(_environment(markdown=False).get_template("report.html.j2").render(
         figures=embedded, **context), encoding="utf-8")
@@ -155,9 +171,14 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
                           tuple(f.path for f in figures))
 
 
+def _slo_cell(info: dict[str, Any]) -> str:
+    text = breach_text(info.get("slo_breaches") or [])
+    return text or ("-" if info["summary"]["p99_ms"]["median"] is None else "meets")
+
+
 def _capacity_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
     header = ("target", "capacity req/s (95% interval)", "at iterations/s", "held",
-              "p50 ms", "p99 ms", "errors", "CPU s/1k")
+              "p50 ms", "p99 ms", "errors", "CPU s/1k", "objective")
     rows: list[tuple[str, ...]] = [header]
     for name, t in results.get("targets", {}).items():
         c = (results.get("capacity") or {}).get(name) or {}
@@ -171,14 +192,42 @@ def _capacity_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             f"{c.get('held_at_capacity', 0)}/{c.get('trials_at_capacity', 0)}",
             fmt.num(s["p50_ms"]["median"]), fmt.num(s["p99_ms"]["median"]),
             fmt.pct(s["error_ratio"]["median"]), fmt.num(s["cpu_per_1k_target"]["median"]),
+            _slo_cell(t),
         ))
     return rows
 
 
+def _step_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """A sweep's figures per step: every step of every target, or each gateway setting."""
+    caps = results.get("capacity") or {}
+    if caps:
+        unit = next(iter(caps.values())).get("offered_unit") or "offered"
+        rows: list[tuple[str, ...]] = [("target", f"step ({unit})", "completed req/s",
+                                        "p50 ms", "p99 ms", "errors", "sustained")]
+        for name, c in caps.items():
+            for step in c.get("steps") or []:
+                held = {True: "yes", False: "no", None: "inconclusive"}[step.get("sustained")]
+                rows.append((name, fmt.num(step.get("offered")),
+                             fmt.num(step.get("completed_rps")), fmt.num(step.get("p50_ms")),
+                             fmt.num(step.get("p99_ms")), fmt.pct(step.get("error_ratio")),
+                             held))
+        return rows
+    sweep = results.get("gateway_sweep") or results.get("profile_sweep") or {}
+    key = "gateway_latency_ms" if results.get("gateway_sweep") else "gateway_profile"
+    cand, base = sweep.get("candidate", "candidate"), sweep.get("baseline", "baseline")
+    rows = [("gateway", f"{cand} req/s", f"{base} req/s", "speedup")]
+    for p in sweep.get("points") or []:
+        rows.append((fmt.num(p[key]) if key == "gateway_latency_ms" else str(p[key]),
+                     fmt.num(p["throughput_rps"].get(cand)),
+                     fmt.num(p["throughput_rps"].get(base)), fmt.ratio(p["speedup"])))
+    return rows
+
+
 def summary_table(results: dict[str, Any]) -> str:
-    """A short plain-text table of ``results`` for the CLI to print after a run."""
+    """A short plain-text table of ``results`` for the CLI to print after a run: per target
+    (at its capacity in a capacity search), or per step for a sweep."""
     header: tuple[str, ...] = ("target", "valid", "req/s", "p50 ms", "p99 ms", "errors",
-                               "CPU s/1k")
+                               "CPU s/1k", "SLO")
     rows: list[tuple[str, ...]] = [header]
     for name, t in results.get("targets", {}).items():
         s = t["summary"]
@@ -186,13 +235,15 @@ def summary_table(results: dict[str, Any]) -> str:
             name, f"{t['valid_trials']}/{t['trials']}", fmt.interval(s["throughput_rps"]),
             fmt.num(s["p50_ms"]["median"]), fmt.num(s["p99_ms"]["median"]),
             fmt.pct(s["error_ratio"]["median"]), fmt.num(s["cpu_per_1k_target"]["median"]),
+            _slo_cell(t),
         ))
     if results.get("capacity_search"):
         rows = _capacity_rows(results)
-        header = rows[0]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    elif results.get("per_step"):
+        rows = _step_rows(results)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     if not results.get("complete", True):

@@ -10,8 +10,10 @@ with fewer trials than that test needs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+from reports.gates import breach_text
 from reports.stats import ALPHA
 
 
@@ -51,8 +53,9 @@ def _capacity_verdict(results: dict[str, Any], base: str, cand: str) -> dict[str
                 "high": None, "p_value": None, "significant": False,
                 "significance": "no data"}
     ratio = a / b
-    text = (f"{cand} sustains {fmt_ratio(ratio)}x {base}'s throughput at p99 <= {p99:g} ms "
-            f"({a:.1f} vs {b:.1f} req/s, max sustainable in one sweep; no interval).")
+    text = (f"{named(results, cand)} sustains {fmt_ratio(ratio)}x "
+            f"{_of(results, base, 'throughput')} at p99 <= {p99:g} ms ({a:.1f} vs {b:.1f} "
+            "req/s, max sustainable in one sweep: the highest step each sustained; no interval).")
     return {"text": text, "metric": "max_sustainable_rps", "ratio": ratio, "low": None,
             "high": None, "p_value": None, "significant": False, "significance": "single sweep"}
 
@@ -115,15 +118,18 @@ def _saturation_note(results: dict[str, Any], base: str, cand: str, ratio: float
     return text
 
 
-def _error_caveat(results: dict[str, Any], names: tuple[str, ...]) -> str:
-    """', with engine failing 12.0% of requests' when a target breaks the error SLO."""
-    limit = results["slo"]["error_ratio"]
-    failing = []
-    for name in names:
-        ratio = results["targets"][name]["summary"]["error_ratio"]["median"]
-        if ratio is not None and ratio > limit:
-            failing.append(f"{name} failing {ratio:.1%} of requests")
-    return (", with " + " and ".join(failing)) if failing else ""
+def named(results: dict[str, Any], name: str) -> str:
+    """'engine (breaks p99 <= 500 ms at 812 ms)' when the target's headline figures break the
+    objective the report's header shows, else the name."""
+    info = (results.get("targets") or {}).get(name) or {}
+    text = breach_text(info.get("slo_breaches") or [])
+    return f"{name} ({text})" if text else name
+
+
+def _of(results: dict[str, Any], name: str, what: str) -> str:
+    """"legacy's throughput", or "the throughput of legacy (breaks ...)" when marked."""
+    shown = named(results, name)
+    return f"{name}'s {what}" if shown == name else f"the {what} of {shown}"
 
 
 def _rps(value: float | None) -> str:
@@ -157,9 +163,11 @@ def _join(items: list[str]) -> str:
 
 
 def capacity_sentence(point: dict[str, Any], base: str, cand: str | list[str],
-                      gateway: str) -> tuple[str, dict[str, Any]]:
+                      gateway: str, mark: Callable[[str], str] = str
+                      ) -> tuple[str, dict[str, Any]]:
     """The capacity verdict of one gateway setting, and the numbers it quotes (those of the
-    first candidate against the baseline)."""
+    first candidate against the baseline); ``mark`` names a target (with what of the
+    objective it breaks)."""
     cands = [cand] if isinstance(cand, str) else list(cand)
     caps = point["targets"]
     obj = point["objective"]
@@ -169,8 +177,9 @@ def capacity_sentence(point: dict[str, Any], base: str, cand: str | list[str],
         text = (f"{head}: no capacity ratio, because {_join(missing)} did not sustain even "
                 "the lowest rate tried.")
         return text, {"metric": "capacity", "ratio": None}
-    rates = [f"{n} {_rps(caps[n]['max_sustainable_rps'])} req/s" for n in (*cands, base)]
-    rates[0] = rates[0].replace(" ", " sustains ", 1)
+    rates = [f"{mark(n)} {'sustains ' if i == 0 else ''}"
+             f"{_rps(caps[n]['max_sustainable_rps'])} req/s"
+             for i, n in enumerate((*cands, base))]
     ratios = [point["ratios"][c] for c in cands]
     if len(cands) == 1:
         text = (f"{head}, {_join(rates)}: {fmt_ratio(ratios[0]['ratio'])}x "
@@ -227,7 +236,9 @@ def _capacity_search_verdict(results: dict[str, Any], base: str,
         gateway = gateway_phrase(results, point.get("gateway_latency_ms"),
                                  point.get("gateway_profile"))
         others = [cand] + [t for t in point["targets"] if t not in (cand, base)]
-        text, nums = capacity_sentence(point, base, others, gateway)
+        # marks only on the headline point, whose figures the summary table shows
+        mark = (lambda name: named(results, name)) if n == 0 else str
+        text, nums = capacity_sentence(point, base, others, gateway, mark)
         texts.append(text)
         if n == 0:
             numbers = nums
@@ -254,7 +265,7 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
         p99 = info["summary"]["p99_ms"]["median"]
         if thr is None:
             return out | {"text": f"No verdict: {name} has no valid trials.", "metric": None}
-        text = (f"{name} sustains {thr:.1f} req/s at p99 {p99:.1f} ms (median of "
+        text = (f"{named(results, name)} sustains {thr:.1f} req/s at p99 {p99:.1f} ms (median of "
                 f"{info['valid_trials']} valid trials); there is no second target to compare.")
         return out | {"text": text, "metric": "throughput_rps"}
 
@@ -279,19 +290,20 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     if metric == "throughput_rps":
         users = (results.get("fairness", {}).get("load") or {}).get("users")
         at = f" with {users} closed-model users" if users else ""
-        head = f"{cand} sustains {fmt_ratio(ratio)}x {_ci(low, high, m['confidence'])} " \
-               f"{base}'s throughput{at}"
+        head = f"{named(results, cand)} sustains {fmt_ratio(ratio)}x " \
+               f"{_ci(low, high, m['confidence'])} {_of(results, base, 'throughput')}{at}"
     elif ratio >= 1:
-        head = (f"{cand}'s p99 latency is {fmt_ratio(ratio)}x lower "
-                f"{_ci(low, high, m['confidence'])} than {base}'s at the same offered load")
+        head = (f"{_of(results, cand, 'p99 latency')} is {fmt_ratio(ratio)}x lower "
+                f"{_ci(low, high, m['confidence'])} than {_of(results, base, 'p99 latency')} "
+                "at the same offered load")
     else:  # invert so the sentence reads naturally; the interval flips with it
         inv_low = 1 / high if high else None
         inv_high = 1 / low if low else None
-        head = (f"{cand}'s p99 latency is {fmt_ratio(1 / ratio)}x higher "
-                f"{_ci(inv_low, inv_high, m['confidence'])} than {base}'s at the same "
-                "offered load")
+        head = (f"{_of(results, cand, 'p99 latency')} is {fmt_ratio(1 / ratio)}x higher "
+                f"{_ci(inv_low, inv_high, m['confidence'])} than "
+                f"{_of(results, base, 'p99 latency')} at the same offered load")
     return out | {
-        "text": head + _error_caveat(results, (cand, base)) + tail + "."
+        "text": head + tail + "."
         + _saturation_note(results, base, cand, ratio) + _per_profile(results),
         "metric": metric,
         "ratio": ratio,
@@ -328,11 +340,37 @@ def _capacity_method(results: dict[str, Any], load: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _stairs_method(results: dict[str, Any], load: dict[str, Any], sweep: dict[str, Any]) -> str:
+    """The method of a stairs sweep: which stairs, how long each step, what each shows."""
+    steps = ", ".join(f"{v:g}" for v in sweep.get("steps") or [])
+    slo = results.get("slo") or {}
+    objective = (f"p99 <= {slo['p99_ms']:g} ms, errors <= {slo['error_ratio']:.2%}"
+                 .replace(".00%", "%") if slo else "the objective")
+    trials = load.get("trials") or 1
+    timing = (f"{load['warmup_s']:g} s warm-up + {load['duration_s']:g} s"
+              if isinstance(load.get("warmup_s"), int | float)
+              and isinstance(load.get("duration_s"), int | float) else "one step's length")
+    if sweep.get("by") == "users":
+        head = (f"Closed-model stairs of {steps} users: a slow server receives less load and "
+                "requests never sent have no latency (coordinated omission), so tails are "
+                "optimistic.")
+    else:
+        head = (f"Open-model stairs of {steps} iterations/s: latency is measured from each "
+                "iteration's intended start, so queueing counts; a step is sustained by the "
+                "capacity search's rule.")
+    return (f"{head} At each step every target runs {trials} interleaved trial(s) of "
+            f"{timing}; a target that breaks the objective ({objective}) is not stepped "
+            "higher. Figures are per step (the Capacity section lists every step); none is "
+            "a median across steps.")
+
+
 def method_note(results: dict[str, Any]) -> str:
     """How the numbers were taken, in two sentences a reviewer can check against the config."""
     load = (results.get("fairness") or {}).get("load") or {}
     model = load.get("model")
     trials = load.get("trials")
+    if isinstance(load.get("sweep"), dict) and not results.get("capacity_search"):
+        return _stairs_method(results, load, load["sweep"])
     if model == "capacity" or results.get("capacity_search"):
         return _capacity_method(results, load)
     parts: list[str] = []

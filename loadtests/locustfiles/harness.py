@@ -55,6 +55,29 @@ if _OPEN and not os.environ.get("PAYBENCH_RATE"):
     _fail("PAYBENCH_MODEL=open needs PAYBENCH_RATE (iterations per second of the whole run)")
 
 
+def _other_locustfiles() -> bool | None:
+    """Whether Locust was given a locustfile besides this one (None: cannot tell, as for a
+    worker that downloads its locustfiles from the master)."""
+    if "locust" not in sys.argv[0]:  # `locust` or `python -m locust`
+        return None  # imported by something else than Locust's command line
+    from locust.argument_parser import parse_locustfile_option
+
+    # annotated as a tuple, returns the parsed namespace
+    options: Any = parse_locustfile_option()
+    given = str(options.locustfile or "")
+    if given == "-":
+        return None
+    here = os.path.realpath(__file__)
+    paths = [p.strip() for p in given.split(",") if p.strip()]
+    return any(os.path.isdir(p) or os.path.realpath(p) != here for p in paths)
+
+
+if not _SCENARIO and _other_locustfiles() is False:
+    # Without users Locust would go on to load this file as a pytest test and fail far away.
+    _fail("PAYBENCH_SCENARIO is not set and no other locustfile brings users: set it to one "
+          "of " + ", ".join(USER_CLASSES) + ", or add your locustfile (-f harness.py,yours.py)")
+
+
 def _role(environment: Any) -> str:
     if isinstance(environment.runner, MasterRunner):
         return "master"

@@ -87,3 +87,22 @@ def test_ping_needs_no_api_keys(counting_server: tuple[str, type[_Counter]]) -> 
     done = _locust("ping", host, keys=None)
     assert counter.hits > 0, done.stderr
     assert "PAYBENCH_API_KEYS" not in done.stderr
+
+
+def test_harness_without_a_scenario_says_what_is_missing(
+    counting_server: tuple[str, type[_Counter]],
+) -> None:
+    """The harness locustfile alone without PAYBENCH_SCENARIO exits 2 with one line naming
+    it (not a traceback from Locust's pytest loader), before any request."""
+    host, counter = counting_server
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBENCH_")}
+    done = subprocess.run(
+        [str(LOCUST), "-f", "loadtests/locustfiles/harness.py", "--headless", "-u", "1",
+         "-t", "1s", "--host", host],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("paybench: PAYBENCH_SCENARIO is not set")
+    assert counter.hits == 0

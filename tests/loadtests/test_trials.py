@@ -6,6 +6,9 @@ import gzip
 import itertools
 import json
 import os
+import re
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,3 +115,54 @@ def test_several_generator_processes_share_the_schedule(tmp_path: Path) -> None:
     gaps = [b - a for a, b in itertools.pairwise(intended)]
     # Workers interleave their slots: consecutive intended starts are 1/rate apart.
     assert sorted(gaps)[len(gaps) // 2] == pytest.approx(1 / 60, abs=0.004)
+
+
+def test_console_line_shows_the_report_figures_of_the_trial(tmp_path: Path) -> None:
+    """The line printed after a trial gives the requests, completed requests/s and errors
+    that results.json holds for that trial."""
+    from reports import format as fmt
+    from reports import render_run
+
+    cfg = ping_config(tmp_path, duration_s="1", warmup_s="0.5", think_time_s="0.01")
+    lines: list[str] = []
+    with stall_server() as url:
+        runner = TrialRunner(tmp_path, cfg, urls={"legacy": url}, api_keys={}, stack=None,
+                             base_env=dict(os.environ), log=lines.append)
+        runner.run(plan_run(cfg)[:1])
+    (tmp_path / "config.json").write_text('{"label": "console"}')
+    results = render_run(tmp_path).results
+    (trial,) = results["trials"]
+    shown = re.search(r"(\d+) requests measured, ([\d.,]+) requests/s completed, (\d+) errors "
+                      r"\(([\d.]+%)\)", lines[-1])
+    assert shown is not None, lines
+    assert int(shown.group(1)) == trial["requests"] > 0
+    assert shown.group(2) == fmt.num(trial["throughput_rps"])
+    assert int(shown.group(3)) == sum(trial["errors_by_status"].values())
+    assert shown.group(4) == fmt.pct(trial["error_ratio"])
+
+
+def test_sighup_during_a_trial_is_named(tmp_path: Path) -> None:
+    """A SIGHUP in the middle of a trial stops it like Ctrl-C: the trial is kept, incomplete,
+    and the reason names SIGHUP."""
+    from loadtests import cli
+    from loadtests.errors import RunInterrupted
+
+    cfg = ping_config(tmp_path, duration_s="6", warmup_s="0.5", think_time_s="0.01")
+    saved = {sig: signal.getsignal(sig) for sig in cli.STOP_SIGNALS}
+    timer = threading.Timer(2.5, os.kill, (os.getpid(), signal.SIGHUP))
+    try:
+        cli._install_stop_signals()
+        with stall_server() as url:
+            runner = TrialRunner(tmp_path, cfg, urls={"legacy": url}, api_keys={}, stack=None,
+                                 base_env=dict(os.environ), log=lambda _l: None)
+            timer.start()
+            with pytest.raises(RunInterrupted) as exc:
+                runner.run(plan_run(cfg)[:1])
+    finally:
+        timer.cancel()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    assert exc.value.signal_name == "SIGHUP"
+    meta = json.loads((tmp_path / "trials" / "legacy-1" / "trial.json").read_text())
+    assert meta["complete"] is False
+    assert "incomplete: interrupted by SIGHUP" in meta["invalid_reasons"]

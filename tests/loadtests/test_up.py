@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -41,6 +42,16 @@ def test_up_serves_until_interrupted_and_leaves_no_process(tmp_path: Path) -> No
         urls = dict(re.findall(r"^(legacy|engine): (http://\S+)$", text, re.MULTILINE))
         keys = re.findall(r"PAYBENCH_API_KEYS=([^,\s]+)", text)
         assert set(urls) == {"legacy", "engine"}, text
+        # Postman files with the stack's real URLs and keys, where the output says
+        postman = re.search(r"^Postman: import (\S+)$", text, re.MULTILINE)
+        assert postman is not None, text
+        collection = Path(postman.group(1))
+        engine_env = json.loads((collection.parent / "engine.postman_environment.json")
+                                .read_text())
+        values = {v["key"]: v["value"] for v in engine_env["values"]}
+        assert values["baseUrl"] == urls["engine"]
+        assert values["apiKey"] in text
+        assert collection.is_relative_to(tmp_path / "runs")
         children = psutil.Process(proc.pid).children(recursive=True)
         assert children, "the stack runs as child processes"
         for url in urls.values():

@@ -71,12 +71,29 @@ def test_evaluate_slo_on_results() -> None:
 
 def test_evaluate_regression_directions() -> None:
     """Throughput falling and p99 rising beyond the limit trip; improvements pass."""
-    changes = {"engine": {"throughput_rps": {"change": -0.08}, "p99_ms": {"change": -0.30}},
-               "legacy": {"throughput_rps": {"change": 0.20}, "p99_ms": {"change": 0.15}}}
+    def sig(change: float) -> dict[str, object]:
+        return {"change": change, "significant": True}
+
+    changes = {"engine": {"throughput_rps": sig(-0.08), "p99_ms": sig(-0.30)},
+               "legacy": {"throughput_rps": sig(0.20), "p99_ms": sig(0.15)}}
     got = {(g.target, g.spec): g.passed for g in
            evaluate_regression(changes, parse_regression("throughput:5%,p99:10%"))}
     assert got == {("engine", "throughput:5%"): False, ("engine", "p99:10%"): True,
                    ("legacy", "throughput:5%"): True, ("legacy", "p99:10%"): False}
+
+
+def test_regression_gates_trip_only_on_significant_changes() -> None:
+    """A change beyond the limit that the test cannot tell from noise is reported and not
+    gated, unless gating on the median change alone is asked for."""
+    changes = {"engine": {"p99_ms": {"change": 0.4, "significant": False, "p_value": 0.31,
+                                     "significance": "not significant"}}}
+    gates = parse_regression("p99:10%")
+    (lenient,) = evaluate_regression(changes, gates)
+    assert lenient.passed
+    assert lenient.detail == "p99_ms 40.0% worse (limit 10%), but not significant (p=0.31): " \
+        "not gated"
+    (strict,) = evaluate_regression(changes, gates, significant_only=False)
+    assert not strict.passed
 
 
 def test_compare_run_with_itself_passes(small_run: Path) -> None:
@@ -155,3 +172,43 @@ def test_compare_sweeps_reports_capacity(sweep_run: Path) -> None:
     assert entry["significance"] == "single sweep"
     assert cmp.passed
     assert "single sweep" in format_comparison(cmp)
+
+
+def test_compare_of_different_load_warns_and_refuses_to_gate(
+        small_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs made with 20 and 8 users are compared with a warning naming the setting; a
+    regression gate on them exits 2 unless --allow-config-mismatch."""
+    other = Path(shutil.copytree(small_run, tmp_path / "other"))
+    config = json.loads((other / "config.json").read_text(encoding="utf-8"))
+    config["load"]["users"] = 8
+    config["targets"]["engine"]["workers"] = 4
+    (other / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    cmp = compare_runs(small_run, other)
+    assert cmp.config_differences == ["load.users: 20 -> 8", "targets.engine.workers: 2 -> 4"]
+    assert any("different load settings" in w and "load.users: 20 -> 8" in w
+               for w in cmp.warnings)
+    assert cmp.refused is None
+    gated = compare_runs(small_run, other, fail_on="p99:1%")
+    assert gated.refused is not None
+    assert gated.gates == []
+    assert compare_command([str(small_run), str(other)]) == 0
+    assert "warning: the runs were made with different load settings" in capsys.readouterr().out
+    assert compare_command([str(small_run), str(other), "--fail-on", "p99:1%"]) == 2
+    assert "refusing to gate" in capsys.readouterr().err
+    assert compare_command([str(small_run), str(other), "--fail-on", "p99:1%",
+                            "--allow-config-mismatch"]) == 0
+
+
+def test_compare_gates_only_significant_changes_by_default(
+        synth: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """Two runs of the same settings, 3 trials each (too few for a significant difference):
+    changes beyond a 0% limit are shown but do not trip the gate, unless asked."""
+    a = synth("a", trials=3, duration_s=3.0, warmup_s=1.0)
+    b = synth("b", trials=3, duration_s=3.0, warmup_s=1.0, seed=8)
+    spec = "p50:0%,p99:0%,throughput:0%"
+    cmp = compare_runs(a, b, fail_on=spec)
+    assert cmp.passed
+    assert any("not gated" in g.detail for g in cmp.gates)
+    assert compare_command([str(a), str(b), "--fail-on", spec]) == 0
+    assert compare_command([str(a), str(b), "--fail-on", spec, "--gate-insignificant"]) == 1
+    assert "gate FAILED" in capsys.readouterr().out

@@ -224,11 +224,16 @@ def test_profile_sweep(synth: Callable[..., Path]) -> None:
 
 
 def test_verdict_warns_about_errors(synth: Callable[..., Path], make_run: object) -> None:
-    """A target failing more requests than the error SLO is named in the verdict."""
+    """A target failing more requests than the error SLO is marked in the verdict with what
+    it breaks, and in results.json; the other target is not."""
     module = make_run
     flaky = module.TargetProfile(  # type: ignore[attr-defined]
         rps=180.0, median_ms=18.0, sigma=0.5, error_ratio=0.2, cpu_ms_per_request=1.6)
     profiles = {**module.PROFILES, "engine": flaky}  # type: ignore[attr-defined]
     results = build_results(load_run(synth(trials=2, duration_s=3.0, profiles=profiles)))
-    assert "with engine failing" in results["verdict"]["text"]
-    assert "legacy failing" not in results["verdict"]["text"]
+    text = results["verdict"]["text"]
+    assert re.search(r"^engine \(breaks [^)]*errors <= 1% at \d+\.\d\d%\) sustains", text)
+    assert "legacy (breaks" not in text
+    breaches = results["targets"]["engine"]["slo_breaches"]
+    assert [b["objective"] for b in breaches][-1] == "errors <= 1%"
+    assert results["targets"]["legacy"]["slo_breaches"] == []
