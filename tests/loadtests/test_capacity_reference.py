@@ -73,7 +73,8 @@ def test_open_model_on_a_fast_endpoint_has_no_errors_or_cut_off_requests(tmp_pat
     assert trial["timed_out"] == 0
     assert fig["error_ratio"] == 0.0
     assert fig["requests"] == 600  # every slot of the window, each measured once
-    assert fig["throughput_rps"] == pytest.approx(200.0, abs=1.0 / 3.0)
+    # completions inside the window: every one, give or take one at each edge
+    assert fig["throughput_rps"] == pytest.approx(200.0, abs=2.0 / 3.0)
     assert fig["p99_ms"] < 100.0
 
 
