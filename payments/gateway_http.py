@@ -12,7 +12,8 @@ the reply with ``httptools`` (the C parser uvicorn and Sanic use).
 
 Errors are what the gateway protocols need to tell apart
 (``payments.gateways``): ``ConnectFailed`` when nothing was sent (the
-connection could not be made), ``TimeoutError`` when the deadline passed,
+connection could not be made, refused or not before the deadline),
+``TimeoutError`` when the deadline passed after the request was sent,
 ``ResponseFailed`` when the connection broke or the reply was not HTTP
 after the request may have been sent.
 """
@@ -105,6 +106,10 @@ class _Connection(asyncio.Protocol):
         self._transport.write(data)
         return self._reply
 
+    def expire(self) -> None:
+        """The deadline passed: the pending call fails with TimeoutError, the connection goes."""
+        self._fail(TimeoutError("the gateway did not answer in time"))
+
     def _fail(self, exc: Exception) -> None:
         self.reusable = False
         reply, self._reply = self._reply, None
@@ -149,32 +154,39 @@ class GatewayHttpClient:
             head.append(f"Content-Length: {len(body)}\r\n")
         head.append("\r\n")
         data = "".join(head).encode() + body
-        conn: _Connection | None = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        conn = await self._connection(deadline)
+        # One timer on the loop rather than asyncio.timeout(): no Timeout object,
+        # no task cancellation and uncancellation on every call.
+        timer = loop.call_at(deadline, conn.expire)
         try:
-            async with asyncio.timeout(timeout_s):
-                conn = await self._connection()
-                reply = await conn.send(data)
+            reply = await conn.send(data)
         except BaseException:
-            if conn is not None:
-                conn.close()
+            conn.close()
             raise
+        finally:
+            timer.cancel()
         if conn.reusable and not self._closed and len(self._idle) < MAX_IDLE:
             self._idle.append(conn)
         else:
             conn.close()
         return reply
 
-    async def _connection(self) -> _Connection:
+    async def _connection(self, deadline: float) -> _Connection:
         while self._idle:
             conn = self._idle.pop()
             if conn.reusable:  # the gateway may have closed it while it was idle
                 return conn
         try:
-            _, conn = await asyncio.get_running_loop().create_connection(
-                _Connection, self._host, self._port, ssl=self._ssl
-            )
-        except OSError as exc:
-            raise ConnectFailed(f"cannot connect to {self._host}:{self._port}: {exc}") from exc
+            async with asyncio.timeout_at(deadline):
+                _, conn = await asyncio.get_running_loop().create_connection(
+                    _Connection, self._host, self._port, ssl=self._ssl
+                )
+        except OSError as exc:  # refused, unreachable, or no connection before the deadline
+            # nothing was sent: a connect timeout is a failed connection, not an ambiguous call
+            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+            raise ConnectFailed(f"cannot connect to {self._host}:{self._port}: {reason}") from exc
         return conn
 
     async def close(self) -> None:

@@ -270,3 +270,24 @@ def test_bad_base_url_is_refused(url: str) -> None:
     """Only http(s)://host URLs are gateway URLs."""
     with pytest.raises(ValueError, match="gateway URL"):
         GatewayHttpClient(url)
+
+
+
+async def test_connection_not_made_before_the_deadline_is_connect_failed() -> None:
+    """A listener whose accept queue is full takes no connection: nothing sent, ConnectFailed."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        # fill the accept queue; the kernel then drops new connection requests
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            client = GatewayHttpClient(f"http://127.0.0.1:{port}")
+            with pytest.raises(ConnectFailed, match="timed out"):
+                await client.request("POST", "/orders", {}, b"x", 0.3)
+        finally:
+            for filler in fillers:
+                filler.close()
