@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import re
@@ -18,8 +19,9 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 
 
+@functools.lru_cache(maxsize=1024)
 def basic_auth(user: str, password: str = "") -> str:
-    """The value of an ``Authorization`` header for HTTP Basic."""
+    """The value of an ``Authorization`` header for HTTP Basic (a gateway call sends one)."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"Basic {token}"
 
