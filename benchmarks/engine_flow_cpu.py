@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16, help="one worker's share of 32")
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the engine's workers run uvloop (asyncio: as they did before)")
     args = parser.parse_args(argv)
     if args.flows < args.concurrency or args.rounds < 1:
         parser.error("--flows must be >= --concurrency, --rounds >= 1")
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         from engine_vs_pgbench import set_webhooks_only_async
 
         set_webhooks_only_async(stack.gateway_url)
-        uvloop.run(run(stack, args))  # the engine's workers run uvloop too
+        (uvloop.run if args.loop == "uvloop" else asyncio.run)(run(stack, args))
     return 0
 
 

@@ -9,10 +9,16 @@ For each process it prints:
 
 - the share of samples by who is responsible (the innermost frame that
   belongs to a known library or to our code decides, as in
-  ``sanic_vs_engine.py``), and the CPU ms per request those shares are of;
+  ``sanic_vs_engine.py``), and the CPU ms per request those shares are of
+  (measured first, without the profiler, over ``--seconds`` of wrk);
 - the functions with the most samples *inclusive* (anywhere on the stack)
   and *self* (the leaf frame), so a cost can be traced to the call that
   causes it.
+
+py-spy counts a thread whenever it is runnable: on a saturated 2-core
+machine that includes time waiting for a core, which lands on whatever ran
+last (often a socket send that woke another process), so shares are rough.
+``engine_flow_cpu.py`` measures CPU time by kind of effect instead.
 
 Command (about 60 s)::
 
@@ -42,11 +48,63 @@ from engine_vs_pgbench import (  # noqa: E402  (benchmarks/ is this script's dir
     cpu_by_role,
     set_webhooks_only_async,
 )
-from sanic_vs_engine import summarise, workers_of  # noqa: E402
+from sanic_vs_engine import workers_of  # noqa: E402
 
 from stack.services import Stack, StackConfig  # noqa: E402
 
 _FRAME = re.compile(r"^(.*) \((.+?):\d+\)$")
+
+LOOP = "event loop, its sockets, and stdlib"
+CLIENT = "gateway client: aiohttp's or payments/gateway_http + httptools"
+SERVER = "aiohttp server (and multidict, yarl)"
+# Checked in order: a frame belongs to the first category whose prefixes its file has;
+# the innermost frame with a known file decides (C code counts for the Python frame
+# above it, so a library's share includes the socket calls it makes).
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("asyncpg (SQL)", ("asyncpg/",)),
+    (CLIENT,
+     ("aiohttp/client", "aiohttp/connector", "aiohttp/tracing", "aiohttp/cookiejar",
+      "aiohttp/payload", "aiohttp/formdata", "aiohappyeyeballs/", "payments/gateway_http.py",
+      "httptools/")),
+    ("redis.asyncio (cache)", ("redis/",)),
+    # the loop's runners: only when no library frame sits inside them (asyncio's own
+    # transports are not listed, so a socket send counts for the library that sent)
+    (LOOP, ("aiohttp/worker.py", "gunicorn/", "uvloop/", "payments/serving.py",
+            "engine/__main__.py", "gateway_sim/__main__.py")),
+    (SERVER, ("aiohttp/", "multidict/", "yarl/")),
+    ("prometheus_client (metrics)", ("prometheus_client/",)),
+    ("our code: payments/ (flows, gateway protocols, validation, JSON)", ("payments/",)),
+    ("our code: engine/ (handlers, middleware, ports)", ("engine/",)),
+    ("our code: gateway_sim/ (handlers, state)", ("gateway_sim/",)),
+)
+
+
+def category_of(frames: list[str]) -> str:
+    """The innermost frame that belongs to a known package decides (leaf first)."""
+    for frame in reversed(frames):
+        found = _FRAME.match(frame)
+        path = found.group(2) if found else ""
+        path = path.split("site-packages/", 1)[-1].removeprefix(str(ROOT) + "/")
+        for name, prefixes in CATEGORIES:
+            if path.startswith(prefixes):
+                if name == SERVER and any("aiohttp/client" in f for f in frames):
+                    return CLIENT  # writers and streams aiohttp's client shares with its server
+                return name
+    return LOOP
+
+
+def summarise(raw: Path) -> tuple[collections.Counter[str], int]:
+    """Samples per category from py-spy's raw (collapsed) output: 'f1;f2;...;leaf N'."""
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack_text, _, n = line.rpartition(" ")
+        if not stack_text or not n.isdigit():
+            continue
+        frames = [f for f in stack_text.split(";") if not f.startswith("process ")]
+        counts[category_of(frames)] += int(n)
+        total += int(n)
+    return counts, total
 
 
 def _short(frame: str) -> str:
