@@ -4,9 +4,9 @@ A gateway call is a small request to one known origin whose reply the flow
 parses itself, so the client needs no redirects, cookies, proxies,
 compression or streaming. ``aiohttp.ClientSession`` does all of that on
 every call, and on a create-and-confirm (two gateway calls) it was the
-largest cost of the engine's own process after asyncpg: about 90 us of CPU
-per call against about 35 us for this client, measured in one process
-against the simulator (``benchmarks/README.md``). This client keeps idle
+largest cost of the engine's own process after asyncpg: 80-130 us of CPU
+per call against 25-30 us for this client, the same requests to the
+simulator from one process (``benchmarks/README.md``). This client keeps idle
 connections to the origin, writes each request in one ``write`` and parses
 the reply with ``httptools`` (the C parser uvicorn and Sanic use).
 
