@@ -14,8 +14,9 @@ per trial, three stages that use the same concurrency:
    after a warm-up that is not counted;
 2. **pgbench** at the same concurrency, on a fresh schema of the same
    server, with a script made of the very statements of ``payments/sql.py``
-   the flow issues per request, in the flow's order: ``INSERT_PAYMENT``,
-   ``BEGIN_ATTEMPT``, ``SETTLE_ATTEMPT`` (with ``--idempotency-keys`` also
+   the flow issues per request, in the flow's order:
+   ``INSERT_PAYMENT_WITH_ATTEMPT`` (the payment, already processing, and its
+   attempt), ``SETTLE_ATTEMPT`` (with ``--idempotency-keys`` also
    ``IDEMPOTENCY_CLAIM`` first and ``IDEMPOTENCY_FINISH`` last). The
    merchant lookup is cached in each worker, so it is not part of a request;
 3. **asyncpg alone** (reference, ``--no-driver-stage`` skips it): the same
@@ -32,8 +33,8 @@ over the trials (goal: >= 0.5). Command (about 45 s per trial)::
 
 The engine's figure includes everything pgbench leaves out: HTTP parsing,
 authentication, validation, two gateway calls to the simulator (Juspay
-``/orders`` + ``/txns``) and a Redis write per request: 7 round trips to
-other processes per request where pgbench makes 3, and all of it shares the
+``/orders`` + ``/txns``) and a Redis write per request: 6 round trips to
+other processes per request where pgbench makes 2, and all of it shares the
 machine's cores with the load generator, the simulator and PostgreSQL.
 pgbench and the asyncpg stage run after the engine's load, with the stack idle.
 """
@@ -301,9 +302,9 @@ async def _driver_process(job: DriverJob) -> int:
             pay, att, key = f"pay_{n}", f"att{n}", f"key_{n}"
             if idempotency_keys:
                 await pool.fetchrow(sql.IDEMPOTENCY_CLAIM, MERCHANT_ID, key, "f" * 64, 60.0)
-            await pool.fetchrow(sql.INSERT_PAYMENT, pay, MERCHANT_ID, f"ord_{n}", 10000, "INR",
-                                "juspay", "card", None, None, "{}")  # fmt: skip
-            await pool.fetchrow(sql.BEGIN_ATTEMPT, pay, MERCHANT_ID, att)
+            await pool.fetchrow(sql.INSERT_PAYMENT_WITH_ATTEMPT, pay, MERCHANT_ID, f"ord_{n}",
+                                10000, "INR", "juspay", "card", None, None, "{}",
+                                att)  # fmt: skip
             await pool.fetchrow(sql.SETTLE_ATTEMPT, pay, att, "succeeded", f"txn_{n}",
                                 "CHARGED", None, None, "succeeded")  # fmt: skip
             if idempotency_keys:
@@ -369,11 +370,10 @@ def pgbench_script(idempotency_keys: bool, body_bytes: int) -> str:
         lines.append(_pgbench_sql(sql.IDEMPOTENCY_CLAIM, {
             1: f"'{MERCHANT_ID}'", 2: "('key_' || :n)", 3: "'" + "f" * 64 + "'", 4: "60.0",
         }))  # fmt: skip
-    lines.append(_pgbench_sql(sql.INSERT_PAYMENT, {
+    lines.append(_pgbench_sql(sql.INSERT_PAYMENT_WITH_ATTEMPT, {
         1: pay, 2: f"'{MERCHANT_ID}'", 3: "('ord_' || :n)", 4: ":amount", 5: "'INR'",
-        6: "'juspay'", 7: "'card'", 8: "NULL", 9: "NULL", 10: "'{}'",
+        6: "'juspay'", 7: "'card'", 8: "NULL", 9: "NULL", 10: "'{}'", 11: attempt,
     }))  # fmt: skip
-    lines.append(_pgbench_sql(sql.BEGIN_ATTEMPT, {1: pay, 2: f"'{MERCHANT_ID}'", 3: attempt}))
     lines.append(_pgbench_sql(sql.SETTLE_ATTEMPT, {
         1: pay, 2: attempt, 3: "'succeeded'", 4: "('txn_' || :n)", 5: "'CHARGED'",
         6: "NULL", 7: "NULL", 8: "'succeeded'",

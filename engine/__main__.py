@@ -7,6 +7,10 @@ from payments.serving import serve_main
 if __name__ == "__main__":
     raise SystemExit(
         serve_main(
-            "engine", "engine.app:app_factory", "aiohttp.GunicornWebWorker", socket_per_worker=True
+            "engine",
+            "engine.app:app_factory",
+            # uvloop: the loop, its sockets and their buffers in C, not in Python
+            "aiohttp.GunicornUVLoopWebWorker",
+            socket_per_worker=True,
         )
     )

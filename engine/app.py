@@ -9,19 +9,19 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
 from engine.handlers import register_routes
 from engine.keys import CONTEXT, HTTP, METRICS, POOL, PORTS, REDIS, SETTINGS, STATS
-from engine.middleware import error_middleware, request_id_middleware
+from engine.middleware import edge_middleware
 from engine.ports import EnginePorts
 from payments.api import Context
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
+from payments.gateway_http import GatewayHttpClient
 from payments.logs import configure_logging
 from payments.metrics import Metrics
 from payments.service_stats import Aggregator
@@ -70,8 +70,7 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _gateway_http(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
-    app[HTTP] = aiohttp.ClientSession(connector=connector)
+    app[HTTP] = GatewayHttpClient(app[SETTINGS].gateway_url)
     app[PORTS] = EnginePorts(app[SETTINGS], app[POOL], app[REDIS], app[HTTP], app[METRICS])
     yield
     await app[HTTP].close()
@@ -103,7 +102,7 @@ async def _reconciler(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: ServiceSettings) -> web.Application:
     """The engine for ``settings``; resources open on start-up and close on clean-up."""
-    app = web.Application(middlewares=[request_id_middleware, error_middleware])
+    app = web.Application(middlewares=[edge_middleware])
     app[SETTINGS] = settings
     app[CONTEXT] = Context(settings)
     app[METRICS] = Metrics("engine")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -10,6 +9,7 @@ from aiohttp import web
 from engine.ports import EnginePorts
 from payments.api import Context
 from payments.config import ServiceSettings
+from payments.gateway_http import GatewayHttpClient
 from payments.metrics import Metrics
 from payments.service_stats import Aggregator
 
@@ -17,7 +17,7 @@ SETTINGS = web.AppKey("settings", ServiceSettings)
 CONTEXT = web.AppKey("context", Context)
 POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
+HTTP = web.AppKey("http", GatewayHttpClient)
 PORTS = web.AppKey("ports", EnginePorts)
 METRICS = web.AppKey("metrics", Metrics)
 STATS = web.AppKey("stats", Aggregator)

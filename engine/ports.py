@@ -1,18 +1,17 @@
-"""The engine's I/O: asyncpg for SQL, redis.asyncio for the cache, aiohttp for gateways."""
+"""The engine's I/O: asyncpg for SQL, redis.asyncio for the cache, ``gateway_http`` for gateways."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 
-import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 
 from payments.config import ServiceSettings
 from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
+from payments.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
 from payments.metrics import Metrics
 
@@ -27,7 +26,7 @@ class EnginePorts:
         settings: ServiceSettings,
         pool: asyncpg.Pool,
         cache: aioredis.Redis,
-        http: aiohttp.ClientSession,
+        http: GatewayHttpClient,
         metrics: Metrics,
     ) -> None:
         self._settings = settings
@@ -37,7 +36,7 @@ class EnginePorts:
         self._metrics = metrics
         self._put = cache.register_script(CACHE_PUT_SCRIPT)
         self._prefix = settings.redis_prefix
-        self._timeout = aiohttp.ClientTimeout(total=settings.gateway_timeout_s)
+        self._timeout_s = settings.gateway_timeout_s
 
     async def query(self, q: Query) -> Any:
         if q.fetch == "one":
@@ -69,31 +68,24 @@ class EnginePorts:
             log.warning("cache write failed", extra={"error": str(exc)})
 
     async def http(self, request: HttpRequest) -> GatewayReply:
-        url = self._settings.gateway_url + request.path
         started = time.perf_counter()
         outcome = "ok"
         try:
-            async with self._http.request(
-                request.method,
-                url,
-                headers=dict(request.headers),
-                data=request.body or None,
-                timeout=self._timeout,
-            ) as resp:
-                body = await resp.read()
-                outcome = str(resp.status)
-                return HttpResponse(resp.status, dict(resp.headers), body)
+            status, headers, body = await self._http.request(
+                request.method, request.path, request.headers, request.body, self._timeout_s
+            )
+            outcome = str(status)
+            return HttpResponse(status, headers, body)
         except TimeoutError as exc:
             outcome = "timeout"
             return TransportError("timeout", ambiguous=True, detail=str(exc))
-        except aiohttp.ClientConnectorError as exc:
+        except ConnectFailed as exc:
             outcome = "connect"
             return TransportError("connect", ambiguous=False, detail=str(exc))
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+        except (ResponseFailed, OSError) as exc:
             outcome = "reset"
             return TransportError("reset", ambiguous=True, detail=str(exc))
         finally:
-            self._metrics.gateway_latency.labels(request.gateway.value, request.kind).observe(
-                time.perf_counter() - started
+            self._metrics.gateway_call(
+                request.gateway.value, request.kind, outcome, time.perf_counter() - started
             )
-            self._metrics.gateway_calls.labels(request.gateway.value, request.kind, outcome).inc()

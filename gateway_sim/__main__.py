@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 
 from gateway_sim.app import create_app
@@ -57,7 +58,7 @@ async def serve(settings: SimSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))
     return 0
 
 

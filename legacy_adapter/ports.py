@@ -215,10 +215,9 @@ class LegacyPorts:
             outcome = "reset"
             return TransportError("reset", ambiguous=True, detail=str(exc))
         finally:
-            self._metrics.gateway_latency.labels(request.gateway.value, request.kind).observe(
-                time.perf_counter() - started
+            self._metrics.gateway_call(
+                request.gateway.value, request.kind, outcome, time.perf_counter() - started
             )
-            self._metrics.gateway_calls.labels(request.gateway.value, request.kind, outcome).inc()
 
 
 DB_UNAVAILABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError,)

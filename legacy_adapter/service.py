@@ -102,8 +102,7 @@ class PaymentService(HTTPService):
             status = 503
             raise
         finally:
-            self.metrics.requests.labels("legacy", name, request.method, str(status)).inc()
-            self.metrics.latency.labels("legacy", name).observe(time.perf_counter() - started)
+            self.metrics.request_served(name, request.method, status, time.perf_counter() - started)
         return Response(
             status=result.status, body=result.body, headers=result.headers, content_type=JSON
         )

@@ -10,6 +10,7 @@ describes the whole service; the pool gauges are reported per worker pid.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -74,6 +75,34 @@ class Metrics:
             "paybench_cache_errors", "Cache operations that failed", registry=self.registry
         )
         self.service = service
+        # Labelled children, looked up once: ``labels()`` takes a lock and builds
+        # its key on every call, twice per request and twice per gateway call.
+        self._served: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._calls: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def request_served(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one HTTP request of ``route`` and observe its latency."""
+        children = self._served.get((route, method, status))
+        if children is None:
+            children = (
+                self.requests.labels(self.service, route, method, str(status)),
+                self.latency.labels(self.service, route),
+            )
+            self._served[(route, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def gateway_call(self, gateway: str, kind: str, outcome: str, seconds: float) -> None:
+        """Count one gateway call by outcome and observe its latency."""
+        children = self._calls.get((gateway, kind, outcome))
+        if children is None:
+            children = (
+                self.gateway_calls.labels(gateway, kind, outcome),
+                self.gateway_latency.labels(gateway, kind),
+            )
+            self._calls[(gateway, kind, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def render(metrics: Metrics) -> tuple[bytes, str]:

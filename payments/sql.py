@@ -53,6 +53,25 @@ ON CONFLICT (merchant_id, order_id) DO NOTHING
 RETURNING {payment_columns()}
 """
 
+# Create and confirm in one request: the payment is inserted already 'processing'
+# with its first attempt, as INSERT_PAYMENT then BEGIN_ATTEMPT would leave it
+# (version 2), in one statement instead of two. $1..$10 as INSERT_PAYMENT,
+# $11 the attempt id. No row: the order id is taken.
+INSERT_PAYMENT_WITH_ATTEMPT = f"""
+WITH p AS (
+    INSERT INTO payments (id, merchant_id, order_id, amount, currency, gateway, payment_method,
+                          status, attempt_id, version, description, customer_id, metadata)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $11, 2, $8, $9, $10::jsonb)
+    ON CONFLICT (merchant_id, order_id) DO NOTHING
+ RETURNING {payment_columns()}
+), a AS (
+    INSERT INTO payment_attempts (id, payment_id, merchant_id, gateway, status)
+    SELECT $11, p.id, p.merchant_id, p.gateway, 'unknown' FROM p
+ RETURNING id
+)
+SELECT p.* FROM p JOIN a ON a.id = p.attempt_id
+"""
+
 GET_PAYMENT = f"SELECT {payment_columns()} FROM payments WHERE id = $1 AND merchant_id = $2"
 
 GET_PAYMENT_BY_ORDER = (

@@ -24,7 +24,6 @@ import os
 import signal
 from typing import Any
 
-import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 from sanic import Sanic
@@ -36,6 +35,7 @@ from payments.api import Context, health_flow
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
+from payments.gateway_http import GatewayHttpClient
 from payments.logs import configure_logging
 from payments.metrics import Metrics
 from payments.service_stats import Aggregator
@@ -124,7 +124,7 @@ async def _open_resources(app: ServiceApp) -> None:
         socket_connect_timeout=0.5,
         max_connections=settings.db_pool_size * 4,
     )
-    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30))
+    http = GatewayHttpClient(settings.gateway_url)
     ports = SanicPorts(settings, cache, http, metrics)
     state.resources = Resources(metrics, cache, http, ports)
     try:  # Tortoise connects on the first query: warm the pool, and say so if PG is away

@@ -15,7 +15,8 @@ How each kind of statement maps:
   depends on the row;
 - the data-modifying CTEs (two writes in one statement) are the same writes
   in ``in_transaction()``, followed by a re-read where the statement had
-  ``RETURNING`` (the ORM's ``update()`` returns a count, not rows);
+  ``RETURNING`` (the ORM's ``update()`` returns a count, not rows; a
+  ``create()`` has its row already);
 - ``INSERT ... ON CONFLICT DO NOTHING`` is ``create()`` and the
   ``IntegrityError`` of the one constraint the statement names; the
   idempotency claim's ``ON CONFLICT DO UPDATE ... WHERE`` is ``create()``
@@ -156,6 +157,33 @@ async def insert_payment(  # noqa: PLR0917 (the statement's $1..$10, in order)
     if len(json.loads(metadata)) > 1:
         # jsonb keeps keys in its own order; answer with the stored order, as the
         # other services' RETURNING does, not with the client's
+        await payment.refresh_from_db(fields=["metadata"])
+    return _row(payment, PAYMENT_FIELDS)
+
+
+async def insert_payment_with_attempt(  # noqa: PLR0917 (the statement's $1..$11, in order)
+    payment_id: str, merchant_id: str, order_id: str, amount: int, currency: str, gateway: str,
+    payment_method: str, description: str | None, customer_id: str | None, metadata: str,
+    attempt_id: str,
+) -> Row | None:  # fmt: skip
+    """A payment created already ``processing`` with its ``unknown`` attempt, or None."""
+    try:
+        async with in_transaction():
+            payment = await Payment.create(
+                id=payment_id, merchant_id=merchant_id, order_id=order_id, amount=amount,
+                currency=currency, gateway=gateway, payment_method=payment_method,
+                status="processing", attempt_id=attempt_id, version=2, description=description,
+                customer_id=customer_id, metadata=metadata,
+            )  # fmt: skip
+            await PaymentAttempt.create(id=attempt_id, payment_id=payment_id,
+                                        merchant_id=merchant_id, gateway=gateway,
+                                        status="unknown")  # fmt: skip
+    except IntegrityError as exc:
+        if _violated(exc, ORDER_ID_TAKEN):
+            return None
+        raise
+    if len(json.loads(metadata)) > 1:
+        # as insert_payment: the stored (jsonb) order of the keys, not the client's
         await payment.refresh_from_db(fields=["metadata"])
     return _row(payment, PAYMENT_FIELDS)
 
@@ -400,6 +428,7 @@ STATEMENTS: dict[str, Statement] = {
     sql.MERCHANT_BY_KEY_HASH: merchant_by_key_hash,
     sql.MERCHANT_BY_ID: merchant_by_id,
     sql.INSERT_PAYMENT: insert_payment,
+    sql.INSERT_PAYMENT_WITH_ATTEMPT: insert_payment_with_attempt,
     sql.GET_PAYMENT: get_payment,
     sql.GET_PAYMENT_BY_ORDER: get_payment_by_order,
     sql.BEGIN_ATTEMPT: begin_attempt,

@@ -79,9 +79,7 @@ async def on_response(request: ServiceRequest, response: BaseHTTPResponse) -> No
     state = request.app.ctx
     status = response.status
     if name != "metrics" and state.resources is not None:
-        metrics = state.resources.metrics
-        metrics.requests.labels("sanic", name, request.method, str(status)).inc()
-        metrics.latency.labels("sanic", name).observe(elapsed)
+        state.resources.metrics.request_served(name, request.method, status, elapsed)
     if route is not None and name not in VYKED_UNCOUNTED:
         state.stats.update(
             f"{request.method} {route.ctx.pattern}", str(status), elapsed * 1000.0, status < 500

@@ -1,27 +1,25 @@
-"""The Sanic service's I/O: Tortoise for SQL, redis.asyncio for the cache, aiohttp for gateways.
+"""The Sanic service's I/O: Tortoise for SQL, redis.asyncio for the cache, ``gateway_http``.
 
-The gateway client is ``aiohttp.ClientSession``: the Vyked services this
-team ran were aiohttp applications, so the client, its timeouts and its
-errors are familiar; it is the fastest mature asyncio client (httpx's async
-pool costs more CPU per call), and it keeps the comparison with the engine
-about Sanic and Tortoise rather than about HTTP clients. Transport failures
-map onto the gateway protocol's ``TransportError`` kinds as in the other
-services: a timeout or a reset after sending is *ambiguous* (the gateway may
-have charged), a refused connection is not.
+The gateway client is the engine's (``payments.gateway_http``: keep-alive
+connections to the gateway, replies parsed by httptools), which keeps the
+comparison with the engine about Sanic and Tortoise rather than about HTTP
+clients. Transport failures map onto the gateway protocol's
+``TransportError`` kinds as in the other services: a timeout or a reset
+after sending is *ambiguous* (the gateway may have charged), a refused
+connection is not.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 
-import aiohttp
 import redis.asyncio as aioredis
 
 from payments.config import ServiceSettings
 from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
+from payments.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
 from payments.metrics import Metrics
 from sanic_service import driver
@@ -36,7 +34,7 @@ class SanicPorts:
         self,
         settings: ServiceSettings,
         cache: aioredis.Redis,
-        http: aiohttp.ClientSession,
+        http: GatewayHttpClient,
         metrics: Metrics,
     ) -> None:
         self._settings = settings
@@ -45,7 +43,7 @@ class SanicPorts:
         self._metrics = metrics
         self._put = cache.register_script(CACHE_PUT_SCRIPT)
         self._prefix = settings.redis_prefix
-        self._timeout = aiohttp.ClientTimeout(total=settings.gateway_timeout_s)
+        self._timeout_s = settings.gateway_timeout_s
 
     async def query(self, q: Query) -> Any:
         return await driver.run(q)
@@ -70,31 +68,24 @@ class SanicPorts:
             log.warning("cache write failed", extra={"error": str(exc)})
 
     async def http(self, request: HttpRequest) -> GatewayReply:
-        url = self._settings.gateway_url + request.path
         started = time.perf_counter()
         outcome = "ok"
         try:
-            async with self._http.request(
-                request.method,
-                url,
-                headers=dict(request.headers),
-                data=request.body or None,
-                timeout=self._timeout,
-            ) as resp:
-                body = await resp.read()
-                outcome = str(resp.status)
-                return HttpResponse(resp.status, dict(resp.headers), body)
+            status, headers, body = await self._http.request(
+                request.method, request.path, request.headers, request.body, self._timeout_s
+            )
+            outcome = str(status)
+            return HttpResponse(status, headers, body)
         except TimeoutError as exc:
             outcome = "timeout"
             return TransportError("timeout", ambiguous=True, detail=str(exc))
-        except aiohttp.ClientConnectorError as exc:
+        except ConnectFailed as exc:
             outcome = "connect"
             return TransportError("connect", ambiguous=False, detail=str(exc))
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+        except (ResponseFailed, OSError) as exc:
             outcome = "reset"
             return TransportError("reset", ambiguous=True, detail=str(exc))
         finally:
-            self._metrics.gateway_latency.labels(request.gateway.value, request.kind).observe(
-                time.perf_counter() - started
+            self._metrics.gateway_call(
+                request.gateway.value, request.kind, outcome, time.perf_counter() - started
             )
-            self._metrics.gateway_calls.labels(request.gateway.value, request.kind, outcome).inc()

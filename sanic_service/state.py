@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-import aiohttp
 import redis.asyncio as aioredis
 from sanic import Sanic
 from sanic.config import Config
@@ -15,6 +14,7 @@ from sanic.request import Request
 
 from payments.api import Context
 from payments.config import ServiceSettings
+from payments.gateway_http import GatewayHttpClient
 from payments.metrics import Metrics
 from payments.service_stats import Aggregator
 from sanic_service.ports import SanicPorts
@@ -29,7 +29,7 @@ class Resources:
 
     metrics: Metrics
     cache: aioredis.Redis
-    http: aiohttp.ClientSession
+    http: GatewayHttpClient
     ports: SanicPorts
     reconciler: asyncio.Task[None] | None = None
 

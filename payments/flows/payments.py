@@ -40,34 +40,42 @@ def create_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
     merchant = yield from authenticate(req.authorization, ctx.merchants)
     key = validate_idempotency_key(req.idempotency_key)
     data = validate_create(req.body, ctx.settings.currencies)
-    digest = fingerprint(req.method, req.path, parse_json_object(req.body))
+    digest = ""  # without a key nothing is stored: no second parse and hash of the body
+    if key is not None:
+        digest = fingerprint(req.method, req.path, parse_json_object(req.body))
     return (yield from idempotent(merchant.id, key, digest, _create(ctx, merchant, data)))
 
 
 def _create(ctx: Context, merchant: Merchant, data: CreatePayment) -> Flow[Response]:
-    row = yield Query(
-        sql.INSERT_PAYMENT,
-        (
-            new_id("pay"),
-            merchant.id,
-            data.order_id,
-            data.amount,
-            data.currency,
-            data.gateway.value,
-            data.payment_method,
-            data.description,
-            data.customer_id,
-            json.dumps(dict(data.metadata)),
-        ),
+    args = (
+        new_id("pay"),
+        merchant.id,
+        data.order_id,
+        data.amount,
+        data.currency,
+        data.gateway.value,
+        data.payment_method,
+        data.description,
+        data.customer_id,
+        json.dumps(dict(data.metadata)),
     )
-    if row is None:
-        raise Conflict(
-            f"a payment for order_id {data.order_id} already exists", code="duplicate_order_id"
-        )
     if data.confirm:
-        row = yield from _charge(merchant, row)
+        # created -> processing and the attempt in the INSERT itself: one round trip
+        attempt_id = new_attempt_id()
+        row = yield Query(sql.INSERT_PAYMENT_WITH_ATTEMPT, (*args, attempt_id))
+        if row is None:
+            raise _order_taken(data.order_id)
+        row = yield from _call_gateway(merchant, row, attempt_id)
+    else:
+        row = yield Query(sql.INSERT_PAYMENT, args)
+        if row is None:
+            raise _order_taken(data.order_id)
     body = yield from cache_payment(ctx, row)
     return Response(201, body)
+
+
+def _order_taken(order_id: str) -> Conflict:
+    return Conflict(f"a payment for order_id {order_id} already exists", code="duplicate_order_id")
 
 
 def _charge(merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
@@ -79,6 +87,11 @@ def _charge(merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
         raise Conflict(
             f"payment is {current['status']} and cannot be confirmed", code="invalid_state"
         )
+    return (yield from _call_gateway(merchant, payment, attempt_id))
+
+
+def _call_gateway(merchant: Merchant, payment: Row, attempt_id: str) -> Flow[dict[str, Any]]:
+    """Charge a payment's begun attempt, outside any transaction, and settle it."""
     outcome = yield from gateways.charge_flow(
         merchant.credentials(payment["gateway"]),
         ChargeRequest(
@@ -103,7 +116,7 @@ def _payment_action(ctx: Context, req: ApiRequest, action: Action) -> Flow[Respo
     key = validate_idempotency_key(req.idempotency_key)
     validate_empty(req.body)
     payment_id = validate_object_id(req.params["payment_id"], "pay_")
-    digest = fingerprint(req.method, req.path, {})
+    digest = fingerprint(req.method, req.path, {}) if key is not None else ""
     return (yield from idempotent(merchant.id, key, digest, action(ctx, merchant, payment_id)))
 
 

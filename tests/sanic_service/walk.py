@@ -117,6 +117,16 @@ async def walk(pair: Pair) -> None:
     await b(sql.SETTLE_ATTEMPT, "pay_c", "att_3", "failed", "txn_3", "DECLINED", "E51",
             "declined", "failed")  # fmt: skip
     await b(sql.BEGIN_ATTEMPT, "pay_c", m1, "att_4")
+    # created and confirmed at once: processing with its attempt, a taken order id refused
+    await b(sql.INSERT_PAYMENT_WITH_ATTEMPT, "pay_e", m1, "ord_e", 900, "INR", "juspay", "card",
+            None, "c", meta, "att_5")  # fmt: skip
+    await b(sql.INSERT_PAYMENT_WITH_ATTEMPT, "pay_f", m1, "ord_e", 900, "INR", "juspay", "card",
+            None, None, "{}", "att_6")  # fmt: skip
+    await b(sql.GET_ATTEMPT, "att_5")
+    await b(sql.GET_ATTEMPT, "att_6")
+    await b(sql.BEGIN_ATTEMPT, "pay_e", m1, "att_7")  # already processing
+    await b(sql.SETTLE_ATTEMPT, "pay_e", "att_5", "succeeded", "txn_5", "CHARGED", None, None,
+            "succeeded")  # fmt: skip
     # refunds: bounds, a pending answer, success, failure (frees the reservation), full
     await b(sql.RESERVE_REFUND, "pay_c", m1, "re_0", 100, None)  # a failed payment
     await b(sql.RESERVE_REFUND, "pay_a", m2, "re_0", 100, None)  # another merchant's
