@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 WARMUP, MEASURED, AFTER = 1, 0, 2  # the samples' ``warmup`` column: phase of the iteration
 
@@ -48,15 +49,16 @@ class TrialClock:
     duration_s: float
     drain_s: float
 
-    @property
+    # computed once: every recorded request asks for them
+    @cached_property
     def window_start(self) -> float:
         return self.t0 + self.warmup_s
 
-    @property
+    @cached_property
     def window_end(self) -> float:
         return self.window_start + self.duration_s
 
-    @property
+    @cached_property
     def drain_deadline(self) -> float:
         return self.window_end + self.drain_s
 
