@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 import gevent
+import psutil
 from gevent.event import AsyncResult, Event
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 
@@ -37,6 +38,7 @@ from loadtests.recorder import Recorder
 START_MARGIN_S = locust_process.START_MARGIN_S  # from "every user exists" to the first slot
 WATCH_EVERY_S = 0.25
 MIN_ABORT_S, MIN_ABORT_SHARE = 1.0, 0.25
+MEMORY_CHECK_S, MEMORY_GROWTH_LIMIT = 2.0, 512 * 1024 * 1024
 ABORT_DRAIN_S = 1.0  # an aborted step's outcome is known: its stragglers need no long wait
 FOREVER_S = 10 * 365 * 86400.0
 
@@ -92,6 +94,7 @@ class Pacer:
         self.aborted: str | None = None
         self.drain_deadline = float("inf")
         self.ended = 0
+        self.finished = False
         self.clock: TrialClock | None = None
         self.schedule: OpenSchedule | None = None
         self.started = Event()
@@ -109,9 +112,15 @@ class Pacer:
         if self.clock is not None:
             return
         # Everything built so far (users, clients, modules) is long-lived: keep the
-        # collector from walking it again and again during the window.
+        # collector from walking it again and again. And no automatic collection until the
+        # drain is over: a full collection stops every greenlet for tens of milliseconds,
+        # which would show as late starts and latency (measured: worst start lag 36 ms at
+        # 2,000/s with it, 8 ms without). The requests' garbage is freed by reference
+        # counting; a guard turns the collector back on if memory grows anyway.
         gc.collect()
         gc.freeze()
+        gc.disable()
+        gevent.spawn(self._memory_guard)
         self.clock = TrialClock(t0, self.warmup_s, self.duration_s, self.drain_s)
         self.drain_deadline = self.clock.drain_deadline
         if self.recorder is not None:
@@ -240,11 +249,21 @@ class Pacer:
         while self.idle:
             self.idle.pop().set(None)
 
+    def _memory_guard(self) -> None:
+        process = psutil.Process()
+        start = process.memory_info().rss
+        while not self.finished and not gc.isenabled():
+            gevent.sleep(MEMORY_CHECK_S)
+            if process.memory_info().rss - start > MEMORY_GROWTH_LIMIT:
+                gc.enable()
+
     def _finish(self) -> None:
         while not self.closed:
             gevent.sleep(0.05)
         while self.running and time.time() < self.drain_deadline:
             gevent.sleep(0.02)
+        self.finished = True
+        gc.enable()
         clock = self.clock  # shorter if the step was aborted
         assert clock is not None
         now = time.time()
