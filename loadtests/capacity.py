@@ -137,33 +137,35 @@ class CapacityRun:
             self.log(f"         {target}: search ended ({search.outcome}); highest sustained "
                      + (f"{search.lo:g}/s" if search.lo is not None else "rate: none"))
         rounds = self.config.confirm_trials
-        # The search step that found a rate counts as one of its trials, as in the report.
+        planned = rounds + 1  # the search step that found a rate is one of its trials
+        needed = planned // 2 + 1  # a majority, as the report requires
         held: dict[str, list[bool]] = {t: [True] for t in self.targets}
-        for n in range(rounds):
-            order = list(self.targets) if n % 2 == 0 else list(reversed(self.targets))
+        downs = dict.fromkeys(self.targets, 0)
+        n = 0
+        while active := [t for t in self.targets
+                         if rates[t] is not None and len(held[t]) < planned]:
+            order = active if n % 2 == 0 else list(reversed(active))  # A B, then B A
+            n += 1
             for target in order:
                 rate = rates[target]
-                if rate is None:
-                    continue
-                fig = self._trial(target, rate, "confirm")
-                held[target].append(self._sustained(fig) is True)
-        for target in self.targets:
-            downs = 0
-            while (rates[target] is not None and held[target]
-                   and sum(held[target]) * 2 <= len(held[target]) and downs < MAX_STEP_DOWNS):
-                downs += 1
-                old = rates[target]
-                assert old is not None
-                below = [st.rate for st in self.searches[target].steps
-                         if st.sustained and st.rate < old]
-                rate = max(below, default=old / (1 + self.config.search_resolution))
-                tried = [True] if below else []
-                self.log(f"         {target}: only {sum(held[target])} of {len(held[target])} "
-                         f"trials held {old:.3g}/s; confirming {rate:.3g}/s")
-                rates[target] = rate
-                held[target] = tried + [
-                    self._sustained(self._trial(target, rate, "confirm")) is True
-                    for _ in range(rounds)]
+                assert rate is not None
+                held[target].append(
+                    self._sustained(self._trial(target, rate, "confirm")) is True)
+                failed = len(held[target]) - sum(held[target])
+                if failed > planned - needed:
+                    # no majority is possible any more: step down now, not after the round
+                    if downs[target] >= MAX_STEP_DOWNS:
+                        held[target] += [False] * (planned - len(held[target]))
+                        continue
+                    downs[target] += 1
+                    below = [st.rate for st in self.searches[target].steps
+                             if st.sustained and st.rate < rate]
+                    lower = max(below, default=rate / (1 + self.config.search_resolution))
+                    self.log(f"         {target}: {failed} of {len(held[target])} trials "
+                             f"failed {rate:.3g}/s, so most cannot hold it; confirming "
+                             f"{lower:.3g}/s")
+                    rates[target] = lower
+                    held[target] = [True] if below else []
         # The candidates at the baseline's capacity: latency at a rate every target holds.
         base_rate = rates.get(self.baseline)
         for _ in range(rounds // 2):

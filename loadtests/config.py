@@ -86,7 +86,7 @@ class RunConfig:
     open_drop_after_ms: float = 1000.0
     open_max_behind: float = 0.05
     stop_timeout_s: float = 2.0
-    drain_s: float = 10.0
+    drain_s: float = 5.0
     idle_timeout_s: float = 120.0
     sweep_users: tuple[int, ...] = ()
     sweep_rates: tuple[float, ...] = ()

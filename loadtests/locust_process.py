@@ -48,7 +48,7 @@ class LoadSpec:
     open_late_ms: float = 50.0
     open_drop_after_ms: float = 1000.0
     stop_timeout_s: float = 2.0
-    drain_s: float = 10.0
+    drain_s: float = 5.0
     abort_p99_ms: float | None = None
     abort_error_ratio: float = 0.01
     locustfile: Path | None = None

@@ -49,6 +49,7 @@ class PartsSummary:
     iterations_started: int = 0
     iterations_completed: int = 0
     iterations_failed: int = 0
+    iterations_unfinished: int = 0
     t_start: float | None = None
     t0: float | None = None
     window_start: float | None = None
@@ -58,7 +59,8 @@ class PartsSummary:
 
 
 COUNTERS = ("requests", "measured", "failures", "timed_out", "completed_in_window",
-            "ok_in_window", "iterations_started", "iterations_completed", "iterations_failed")
+            "ok_in_window", "iterations_started", "iterations_completed", "iterations_failed",
+            "iterations_unfinished")
 
 
 def read_part_rows(path: Path) -> list[list[str]]:

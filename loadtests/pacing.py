@@ -11,10 +11,11 @@ Imported only by the harness's locustfile (it needs gevent). The trial proceeds 
    intended time and hands it to the most recently idle user (last in, first out, so the
    fewest users and connections do the work); a slot nobody is free for waits in a
    backlog, and is dropped once it is ``drop_after_ms`` behind.
-4. At the window's end no new iteration starts. Iterations still running are awaited
-   until ``drain_s`` has passed; any left are recorded as timed out. Then the process
-   ends the test itself (the master, once every worker has drained), so no request is cut
-   off by Locust's run-time limit.
+4. At the window's end no new iteration starts. Requests still running are awaited until
+   none is in flight or ``drain_s`` has passed; those left are recorded as timed out (an
+   iteration caught between two requests is counted as unfinished, not as a failure).
+   Then the process ends the test itself (the master, once every worker has drained), so
+   no request is cut off by Locust's run-time limit.
 """
 
 from __future__ import annotations
@@ -260,7 +261,10 @@ class Pacer:
     def _finish(self) -> None:
         while not self.closed:
             gevent.sleep(0.05)
-        while self.running and time.time() < self.drain_deadline:
+        # The drain awaits requests, not whole iterations: once no request of the window is
+        # in flight, an iteration between two of them (polling a pending payment, say)
+        # has nothing left that the window owes a latency for.
+        while any(it.pending for it in self.running) and time.time() < self.drain_deadline:
             gevent.sleep(0.02)
         self.finished = True
         gc.enable()
@@ -270,8 +274,12 @@ class Pacer:
         if self.recorder is not None:
             for it in list(self.running):
                 it.timed_out = True
-                self.recorder.timed_out_iteration(
-                    pending=it.pending, now=now, measured=clock.phase(it.start) == MEASURED)
+                measured = clock.phase(it.start) == MEASURED
+                if it.pending:
+                    self.recorder.timed_out_iteration(pending=it.pending, now=now,
+                                                      measured=measured)
+                else:
+                    self.recorder.unfinished_iteration(measured=measured)
             self.recorder.settle()
         self.running.clear()
         self.on_done()

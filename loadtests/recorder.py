@@ -52,7 +52,7 @@ class RecorderSettings:
     parts_dir: Path
     warmup_s: float
     duration_s: float
-    drain_s: float = 10.0
+    drain_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str]) -> RecorderSettings | None:
@@ -64,7 +64,7 @@ class RecorderSettings:
             parts_dir=Path(parts),
             warmup_s=float(env.get("PAYBENCH_WARMUP_S", "0")),
             duration_s=float(env.get("PAYBENCH_DURATION_S", "0")),
-            drain_s=float(env.get("PAYBENCH_DRAIN_S", "10")),
+            drain_s=float(env.get("PAYBENCH_DRAIN_S", "5")),
         )
 
 
@@ -95,6 +95,7 @@ class Recorder:
         self.iterations_completed = 0
         self.iterations_failed = 0
         self.timed_out = 0
+        self.iterations_unfinished = 0
         self.over_ms: float | None = None  # the capacity search's latency objective
         self.over = 0
         self.measured_failed = 0
@@ -166,6 +167,13 @@ class Recorder:
             self.record(t=sent, name=TIMED_OUT, method="-", latency_ms=(now - sent) * 1000.0,
                         status=0, ok=False, phase=MEASURED if measured else WARMUP)
 
+    def unfinished_iteration(self, *, measured: bool) -> None:
+        """An iteration cut at the end of the drain between two of its requests: started,
+        neither completed nor failed (none of its requests is without an answer)."""
+        if measured:
+            self.iterations_started += 1
+            self.iterations_unfinished += 1
+
     def settle(self) -> None:
         """The drain is over: writes may block the loop again."""
         self.quiet = False
@@ -218,6 +226,7 @@ class Recorder:
             "iterations_started": self.iterations_started,
             "iterations_completed": self.iterations_completed,
             "iterations_failed": self.iterations_failed,
+            "iterations_unfinished": self.iterations_unfinished,
             "timed_out": self.timed_out,
             "cpu_warning": self.cpu_warning,
             "cpu_max": self.cpu_max,

@@ -381,6 +381,7 @@ class TrialRunner:
             "iterations_started": summary.iterations_started,
             "iterations_completed": summary.iterations_completed,
             "iterations_failed": summary.iterations_failed,
+            "iterations_unfinished": summary.iterations_unfinished,
             "cpu_warning": summary.cpu_warning,
             "locust_cpu_max": summary.cpu_max,
             "requests": summary.requests,

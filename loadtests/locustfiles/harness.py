@@ -133,7 +133,7 @@ def _on_init(environment: Any, **_kw: Any) -> None:
             _state["recorder"], open_settings=_open_settings(environment),
             warmup_s=_SETTINGS.warmup_s if _SETTINGS else 0.0,
             duration_s=_SETTINGS.duration_s if _SETTINGS else float("inf"),
-            drain_s=_SETTINGS.drain_s if _SETTINGS else 10.0,
+            drain_s=_SETTINGS.drain_s if _SETTINGS else 5.0,
             on_done=_done, abort_rule=_abort_rule(),
         )
 
