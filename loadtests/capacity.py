@@ -168,7 +168,7 @@ class CapacityRun:
                     held[target] = [True] if below else []
         # The candidates at the baseline's capacity: latency at a rate every target holds.
         base_rate = rates.get(self.baseline)
-        for _ in range(rounds // 2):
+        for _ in range(common_trials(rounds)):
             for target in self.targets:
                 rate = rates[target]
                 if target != self.baseline and base_rate is not None and rate is not None \
@@ -252,7 +252,7 @@ class CapacityRun:
         per = sum(self.trial_seconds) / len(self.trial_seconds)
         steps = sum(s.remaining_estimate() for s in self.searches.values())
         planned = (self.config.confirm_trials * len(self.targets)
-                   + self.config.confirm_trials // 2 * (len(self.targets) - 1))
+                   + common_trials(self.config.confirm_trials) * (len(self.targets) - 1))
         # (a step-down adds confirmation trials this estimate cannot foresee)
         seconds = per * (steps + max(planned - self.confirmed_trials, 0))
         return f"~{seconds / 60:.0f} min" if seconds >= 90 else f"~{seconds:.0f} s"
@@ -262,6 +262,11 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def common_trials(confirm_trials: int) -> int:
+    """Trials of each candidate at the baseline's capacity (latency at a common rate)."""
+    return 0 if confirm_trials < 2 else max(1, confirm_trials // 3)
 
 
 def measured_latencies(run_dir: Path, name: str) -> list[float]:

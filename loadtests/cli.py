@@ -2,7 +2,7 @@
 
 ::
 
-    paybench run     [--quick] [--label L] [--targets legacy,engine] [--users N | --rate R] ...
+    paybench run     [--quick] [--targets legacy,engine,sanic] [--users N | --rate R] ...
     paybench sweep   --sweep-users 10,20,40 | --sweep-rates 50,100,200 [--sweep-profiles ...]
     paybench up      start the stack, print URLs and API keys, wait for Ctrl-C
     paybench report  RUN_DIR            (re-)render a run's report

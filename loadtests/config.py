@@ -32,7 +32,7 @@ from typing import Any
 from loadtests.errors import ConfigError
 
 SERVICE_TARGETS = ("legacy", "engine", "sanic")
-DEFAULT_TARGETS = ("legacy", "engine")  # paybench run measures these unless --targets says
+DEFAULT_TARGETS = SERVICE_TARGETS  # paybench run measures every service unless --targets says
 MODELS = ("capacity", "closed", "open")
 SCENARIOS = ("checkout", "browse", "refunds", "retry_storm", "mixed", "ping")
 GATEWAY_PROFILES = ("instant", "fast", "realistic")
@@ -54,7 +54,7 @@ class RunConfig:
     users: int = 20
     spawn_rate: float | None = None
     rate: float | None = None
-    duration_s: float = 10.0
+    duration_s: float = 8.0
     warmup_s: float = 2.0
     trials: int = 5  # 5 vs 5 is the fewest that lets Mann-Whitney reach p < 0.01
     slo_factor: float = 2.0
@@ -193,15 +193,15 @@ DOCS: dict[str, str] = {
 
 QUICK: dict[str, Any] = {
     "label": "quick",
-    "duration_s": 5.0,
+    "duration_s": 4.0,
     "warmup_s": 1.0,
     "trials": 1,
     "step_duration_s": 6.0,
     "step_warmup_s": 2.0,
     "search_start": 4.0,
-    "search_resolution": 0.3,
+    "search_resolution": 0.5,
     "search_warmup_s": 1.0,
-    "search_duration_s": 4.0,
+    "search_duration_s": 3.0,
     "confirm_trials": 1,
 }
 QUICK_DOC = (

@@ -2,8 +2,8 @@
 
 Rates are scenario iterations per second (the open model's offered rate). The search
 starts at ``start`` and multiplies the rate after every sustained step, by ``fast_factor``
-while latency is still flat (mean latency within ``flat`` of the first step's) and by
-``factor`` once it rises, until a step is not sustained. It then bisects between the highest
+while latency is still flat (mean latency at most ``1 + flat`` times the first step's) and
+by ``factor`` once it rises, until a step is not sustained. It then bisects between the highest
 sustained and the lowest unsustained rate in log space until they are within
 ``resolution`` of each other. A target that fails its very first step is searched
 downwards the same way. A target is never stepped again once the bracket is that narrow,
@@ -33,7 +33,7 @@ class SearchSettings:
     start: float = 2.0
     factor: float = 2.0
     fast_factor: float = 4.0
-    flat: float = 0.25
+    flat: float = 1.0
     resolution: float = 0.10
     floor: float = 0.1
     ceiling: float = 100_000.0

@@ -76,13 +76,14 @@ def test_an_overloaded_steps_completions_shorten_the_bisection() -> None:
     over many capacities the search takes fewer steps, and still brackets each one."""
     capacities = [7.0, 17.0, 50.0, 100.0, 300.0, 1000.0]
     steps_with = steps_without = 0
+    settings = SearchSettings(start=2.0, flat=0.25)  # an early x2 ramp: knees overshot less
     for capacity in capacities:
-        search = RateSearch(SearchSettings(start=2.0))
+        search = RateSearch(settings)
         steps_with += len(run(search, SimulatedQueue(capacity)))
         assert search.lo is not None
         assert capacity / 1.1 <= search.lo <= capacity
-        steps_without += len(run(RateSearch(SearchSettings(start=2.0)),
-                                 SimulatedQueue(capacity), use_ceiling=False))
+        steps_without += len(run(RateSearch(settings), SimulatedQueue(capacity),
+                                 use_ceiling=False))
     assert steps_with < steps_without
 
 
