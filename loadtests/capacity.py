@@ -158,9 +158,13 @@ class CapacityRun:
                         held[target] += [False] * (planned - len(held[target]))
                         continue
                     downs[target] += 1
+                    # one resolution step down, or the highest rate the search saw held
+                    # if that is closer (never a whole ramp factor at once)
                     below = [st.rate for st in self.searches[target].steps
                              if st.sustained and st.rate < rate]
-                    lower = max(below, default=rate / (1 + self.config.search_resolution))
+                    step = rate / (1 + self.config.search_resolution)
+                    lower = max([*below, step])
+                    below = [r for r in below if r == lower]
                     self.log(f"         {target}: {failed} of {len(held[target])} trials "
                              f"failed {rate:.3g}/s, so most cannot hold it; confirming "
                              f"{lower:.3g}/s")

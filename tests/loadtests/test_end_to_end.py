@@ -26,7 +26,8 @@ def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     proc = subprocess.run(
         # --quick made coarser still (the suite's time): the checks below need a capacity
         # per target, not a precise one
-        [sys.executable, "-m", "loadtests.cli", "run", "--quick", "--search-duration", "3",
+        [sys.executable, "-m", "loadtests.cli", "run", "--quick", "--targets", "legacy,engine",
+         "--search-duration", "3",
          "--duration", "3", "--search-resolution", "0.9", "--out", str(tmp_path / "runs"),
          "--label", "e2e"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False,
