@@ -84,6 +84,7 @@ def test_gateway_latency_sweep_runs_end_to_end(tmp_path: Path) -> None:
                PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
     proc = subprocess.run(
         [sys.executable, "-m", "loadtests.cli", "sweep", "--sweep-gateway-ms", "0,100",
+         "--targets", "legacy,engine",
          "--step-duration", "3", "--step-warmup", "1", "--users", "4",
          "--out", str(tmp_path / "runs")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False,

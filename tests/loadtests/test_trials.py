@@ -34,7 +34,7 @@ def test_interleave_orders() -> None:
 
 def test_plan_run_numbers_trials_per_target(tmp_path: Path) -> None:
     """Each target's trials are numbered 1..n and the global order is 0..N-1."""
-    cfg = resolve({"trials": "3"}, env={}, cwd=tmp_path)
+    cfg = resolve({"trials": "3", "targets": "legacy,engine"}, env={}, cwd=tmp_path)
     plans = plan_run(cfg)
     assert [p.name for p in plans] == [
         "legacy-1", "engine-1", "legacy-2", "engine-2", "legacy-3", "engine-3"]
@@ -43,13 +43,14 @@ def test_plan_run_numbers_trials_per_target(tmp_path: Path) -> None:
 
 def test_plan_sweep_steps_in_stairs(tmp_path: Path) -> None:
     """A rate sweep runs increasing steps, each over every target, marked step and offered."""
-    cfg = resolve({"sweep_rates": "10,20", "trials": "5"}, env={}, cwd=tmp_path)
+    cfg = resolve({"sweep_rates": "10,20", "trials": "5", "targets": "legacy,engine"}, env={},
+                  cwd=tmp_path)
     plans = plan_sweep(cfg)
     assert [(p.step, p.offered, p.target) for p in plans] == [
         (0, 10.0, "legacy"), (0, 10.0, "engine"), (1, 20.0, "legacy"), (1, 20.0, "engine")]
     assert all(p.rate == p.offered for p in plans)
-    deeper = plan_sweep(resolve({"sweep_rates": "10,20", "step_trials": "2"}, env={},
-                                cwd=tmp_path))
+    deeper = plan_sweep(resolve({"sweep_rates": "10,20", "step_trials": "2",
+                                 "targets": "legacy,engine"}, env={}, cwd=tmp_path))
     assert [p.step for p in deeper] == [0, 0, 0, 0, 1, 1, 1, 1]
 
 
