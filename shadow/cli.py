@@ -127,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", default="shadow")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"))
     p.add_argument("--gateway-profile", default="instant",
-                   help="simulator profile; 'instant' has no random faults, only the "
-                        "workload's deterministic amount hooks (default)")
+                   help="simulator profile (default instant: no latency or random fault); "
+                        "fast and realistic draw their random outcomes from each request's "
+                        "content, so every side meets the same ones")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--database-url")

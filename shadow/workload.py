@@ -12,6 +12,9 @@ minor units), so every side sees the same gateway outcome for the same
 payment: 00/50 succeed, 01 is declined, 02 and 09 are pending then succeed
 (09 with duplicate and stale webhooks), 03 is pending then fails, 04 is a
 gateway 500, 07 a connection reset after the charge. Refund amounts end in 00.
+With the ``fast`` or ``realistic`` profile the random outcomes come on top, drawn
+from each request's content (amount, currency, customer); every payment has a
+customer of its own, so no two payments share that content.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _chain(i: int, rng: random.Random, key: str, tag: str) -> list[dict[str, Any
     body: dict[str, Any] = {
         "order_id": order, "amount": amount, "currency": "INR",
         "gateway": GATEWAYS[i % 2], "payment_method": METHODS[i % len(METHODS)],
-        "confirm": confirm_now, "customer_id": f"cust_{i % 7}",
+        "confirm": confirm_now, "customer_id": f"cust_{tag}_{i}",
         "description": f"shadow workload payment {i}", "metadata": {"n": str(i)},
     }
     create = {"method": "POST", "path": "/v1/payments", "api_key": key,

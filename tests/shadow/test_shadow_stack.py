@@ -60,6 +60,21 @@ def test_cli_run_legacy_vs_candidate_with_aa(tmp_path: Path, candidate: str) -> 
         assert (run_dir / name).exists()
 
 
+def test_cli_run_with_the_fast_profile_compares_clean(tmp_path: Path) -> None:
+    """With the `fast` gateway (latency and random faults) every side meets the same gateway
+    outcomes: still no real mismatch and no audit flag."""
+    runs = tmp_path / "runs"
+    code = main(["run", "--payments", "8", "--runs-dir", str(runs), "--label", "fast",
+                 "--gateway-profile", "fast", "--no-aa", "--fail-on-mismatch",
+                 "--poll-timeout", "8", *_servers()])
+    [run_dir] = runs.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert code == 0, summary["fields"]
+    assert summary["real_mismatches"] == 0
+    assert summary["audit_flags"] == 0
+    assert json.loads((run_dir / "config.json").read_text())["gateway_profile"] == "fast"
+
+
 def test_proxy_in_front_of_legacy_then_replay(tmp_path: Path) -> None:
     """Traffic through the proxy reaches the engine with its own ids; the capture replays clean,
     twice, on the unchanged stack it was captured from."""
