@@ -55,7 +55,7 @@ from stack.services import Stack, StackConfig  # noqa: E402
 _FRAME = re.compile(r"^(.*) \((.+?):\d+\)$")
 
 LOOP = "event loop, its sockets, and stdlib"
-CLIENT = "gateway client: aiohttp's or payments/gateway_http + httptools"
+CLIENT = "gateway client: aiohttp's or serving/gateway_http + httptools"
 SERVER = "aiohttp server (and multidict, yarl)"
 # Checked in order: a frame belongs to the first category whose prefixes its file has;
 # the innermost frame with a known file decides (C code counts for the Python frame
@@ -64,12 +64,12 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("asyncpg (SQL)", ("asyncpg/",)),
     (CLIENT,
      ("aiohttp/client", "aiohttp/connector", "aiohttp/tracing", "aiohttp/cookiejar",
-      "aiohttp/payload", "aiohttp/formdata", "aiohappyeyeballs/", "payments/gateway_http.py",
+      "aiohttp/payload", "aiohttp/formdata", "aiohappyeyeballs/", "serving/gateway_http.py",
       "httptools/")),
     ("redis.asyncio (cache)", ("redis/",)),
     # the loop's runners: only when no library frame sits inside them (asyncio's own
     # transports are not listed, so a socket send counts for the library that sent)
-    (LOOP, ("aiohttp/worker.py", "gunicorn/", "uvloop/", "payments/serving.py",
+    (LOOP, ("aiohttp/worker.py", "gunicorn/", "uvloop/", "serving/command.py",
             "engine/__main__.py", "gateway_sim/__main__.py")),
     (SERVER, ("aiohttp/", "multidict/", "yarl/")),
     ("prometheus_client (metrics)", ("prometheus_client/",)),

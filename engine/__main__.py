@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payments.serving import serve_main
+from serving.command import serve_main
 
 if __name__ == "__main__":
     raise SystemExit(

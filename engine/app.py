@@ -21,10 +21,10 @@ from payments.api import Context
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
-from payments.gateway_http import GatewayHttpClient
-from payments.logs import configure_logging
-from payments.metrics import Metrics
-from payments.service_stats import Aggregator
+from serving.gateway_http import GatewayHttpClient
+from serving.logs import configure_logging
+from serving.metrics import Metrics
+from serving.stats import Aggregator
 
 log = logging.getLogger("engine")
 

@@ -10,8 +10,8 @@ from aiohttp import web
 from engine.keys import CONTEXT, METRICS, POOL, PORTS, REDIS, STATS
 from payments.api import ApiRequest, Route, handle, health_flow, routes
 from payments.effects import run_async
-from payments.metrics import render
 from payments.models import encode_json
+from serving.metrics import render
 
 INTERNAL_PREFIX = "/__onemg-internal__"
 JSON = "application/json"

@@ -9,9 +9,9 @@ from aiohttp import web
 from engine.ports import EnginePorts
 from payments.api import Context
 from payments.config import ServiceSettings
-from payments.gateway_http import GatewayHttpClient
-from payments.metrics import Metrics
-from payments.service_stats import Aggregator
+from serving.gateway_http import GatewayHttpClient
+from serving.metrics import Metrics
+from serving.stats import Aggregator
 
 SETTINGS = web.AppKey("settings", ServiceSettings)
 CONTEXT = web.AppKey("context", Context)

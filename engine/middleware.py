@@ -11,8 +11,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from engine.keys import METRICS, STATS
-from payments.logs import request_id_var
 from payments.models import error_body
+from serving.logs import request_id_var
 
 log = logging.getLogger("engine.http")
 

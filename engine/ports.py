@@ -11,9 +11,9 @@ import redis.asyncio as aioredis
 
 from payments.config import ServiceSettings
 from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
-from payments.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
-from payments.metrics import Metrics
+from serving.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
+from serving.metrics import Metrics
 
 log = logging.getLogger("engine.ports")
 

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from payments.config import ServiceSettings
 from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
-from payments.metrics import Metrics
+from serving.metrics import Metrics
 
 log = logging.getLogger("legacy.ports")
 

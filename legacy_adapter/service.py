@@ -21,8 +21,8 @@ from payments.api import ApiRequest, Context, Route, handle, health_flow, routes
 from payments.config import ServiceSettings
 from payments.effects import run_sync
 from payments.flows.reconcile import reconcile_once
-from payments.metrics import Metrics, render
 from payments.models import encode_json, error_body
+from serving.metrics import Metrics, render
 
 log = logging.getLogger("legacy")
 

@@ -12,7 +12,7 @@ import os
 from legacy_adapter.service import PaymentService
 from legacy_adapter.vyked import Host, current_request_id
 from payments.config import ServiceSettings
-from payments.logs import configure_logging
+from serving.logs import configure_logging
 
 configure_logging("legacy", request_id=current_request_id)
 # httpx logs every gateway call at INFO: two JSON lines per payment would cost

@@ -2,7 +2,7 @@
 ``paybench up``: a collection and one Postman environment per target with its real URL and
 merchant API key.
 
-The collection itself is ``payments.postman.to_postman`` of ``openapi.yaml``; this module
+The collection itself is ``contract.postman.to_postman`` of ``openapi.yaml``; this module
 decides where it goes and which ``baseUrl`` and ``apiKey`` it carries. Nothing is written
 into the current directory unless asked: by default the export goes under ``runs/postman/``
 (beside the run directories), and the path written is printed.
@@ -24,8 +24,8 @@ COLLECTION_NAME = "paybench.postman_collection.json"
 
 def collection(base_url: str | None = None, api_key: str | None = None) -> dict[str, Any]:
     """The contract's collection; ``base_url`` and ``api_key`` replace its defaults."""
-    from payments.contract import load_spec
-    from payments.postman import to_postman
+    from contract.openapi import load_spec
+    from contract.postman import to_postman
 
     doc = to_postman(load_spec())
     for variable in doc["variable"]:

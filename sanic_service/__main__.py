@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payments.serving import serve_args, settings_error, use_metrics_dir
+from serving.command import serve_args, settings_error, use_metrics_dir
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,14 +35,14 @@ from payments.api import Context, health_flow
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
-from payments.gateway_http import GatewayHttpClient
-from payments.logs import configure_logging
-from payments.metrics import Metrics
-from payments.service_stats import Aggregator
 from sanic_service import handlers, middleware
 from sanic_service.ports import SanicPorts
 from sanic_service.state import Resources, ServiceApp, ServiceState
 from sanic_service.watchdog import Watchdog
+from serving.gateway_http import GatewayHttpClient
+from serving.logs import configure_logging
+from serving.metrics import Metrics
+from serving.stats import Aggregator
 
 log = logging.getLogger("sanic_service")
 

@@ -12,9 +12,9 @@ from tortoise import Tortoise
 
 from payments.api import ApiRequest, Route, handle, health_flow, routes
 from payments.effects import run_async
-from payments.metrics import render
 from payments.models import encode_json
 from sanic_service.state import ServiceApp, ServiceRequest
+from serving.metrics import render
 
 INTERNAL_PREFIX = "/__onemg-internal__"
 JSON = "application/json"

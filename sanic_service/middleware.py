@@ -21,9 +21,9 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse
 from tortoise.exceptions import DBConnectionError
 
-from payments.logs import request_id_var
 from payments.models import error_body
 from sanic_service.state import ServiceApp, ServiceRequest
+from serving.logs import request_id_var
 
 log = logging.getLogger("sanic_service.http")
 

@@ -1,6 +1,6 @@
 """The Sanic service's I/O: Tortoise for SQL, redis.asyncio for the cache, ``gateway_http``.
 
-The gateway client is the engine's (``payments.gateway_http``: keep-alive
+The gateway client is the engine's (``serving.gateway_http``: keep-alive
 connections to the gateway, replies parsed by httptools), which keeps the
 comparison with the engine about Sanic and Tortoise rather than about HTTP
 clients. Transport failures map onto the gateway protocol's
@@ -19,10 +19,10 @@ import redis.asyncio as aioredis
 
 from payments.config import ServiceSettings
 from payments.effects import CACHE_PUT_SCRIPT, CachePut, Query
-from payments.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
-from payments.metrics import Metrics
 from sanic_service import driver
+from serving.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
+from serving.metrics import Metrics
 
 log = logging.getLogger("sanic_service.ports")
 

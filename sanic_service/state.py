@@ -14,10 +14,10 @@ from sanic.request import Request
 
 from payments.api import Context
 from payments.config import ServiceSettings
-from payments.gateway_http import GatewayHttpClient
-from payments.metrics import Metrics
-from payments.service_stats import Aggregator
 from sanic_service.ports import SanicPorts
+from serving.gateway_http import GatewayHttpClient
+from serving.metrics import Metrics
+from serving.stats import Aggregator
 
 if TYPE_CHECKING:
     from sanic_service.watchdog import Watchdog

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from payments.serving import SOCKET_PER_WORKER
+from serving.command import SOCKET_PER_WORKER
 from stack.errors import UnknownTarget
 
 

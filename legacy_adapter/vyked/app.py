@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from payments.service_stats import Aggregator
+from serving.stats import Aggregator
 
 from .context import REQUEST_ID_HEADER, accept_request_id, reset_request_id, set_request_id
 from .errors import HTTPError, VykedServiceException

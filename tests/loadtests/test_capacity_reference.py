@@ -88,7 +88,7 @@ def test_gateway_sweep_reports_capacity_at_every_latency(tmp_path: Path) -> None
     with reference_server(slots=2, service_ms=50) as small, \
             reference_server(slots=4, service_ms=50) as big:
         proc = subprocess.run(
-            [sys.executable, "-m", "loadtests.cli", "sweep", "--sweep-gateway-ms", "10,20",
+            [sys.executable, "-m", "paybench.cli", "sweep", "--sweep-gateway-ms", "10,20",
              "--target-url", f"small={small}", "--target-url", f"big={big}",
              "--api-keys", "unused", "--scenario", "ping", "--slo", "p99<150ms",
              "--search-start", "30", "--search-warmup", "0.5", "--search-duration", "2",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import cli
 from loadtests.config import QUICK, RunConfig, resolve
 from loadtests.errors import ConfigError
+from paybench import cli
 
 
 def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     proc = subprocess.run(
         # --quick made coarser still (the suite's time): the checks below need a capacity
         # per target, not a precise one
-        [sys.executable, "-m", "loadtests.cli", "run", "--quick", "--targets", "legacy,engine",
+        [sys.executable, "-m", "paybench.cli", "run", "--quick", "--targets", "legacy,engine",
          "--search-duration", "3",
          "--duration", "3", "--search-resolution", "0.9", "--out", str(tmp_path / "runs"),
          "--label", "e2e"],
@@ -83,7 +83,7 @@ def test_gateway_latency_sweep_runs_end_to_end(tmp_path: Path) -> None:
     env.update(PAYBENCH_DATABASE_URL=os.environ["PAYBENCH_TEST_DATABASE_URL"],
                PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
     proc = subprocess.run(
-        [sys.executable, "-m", "loadtests.cli", "sweep", "--sweep-gateway-ms", "0,100",
+        [sys.executable, "-m", "paybench.cli", "sweep", "--sweep-gateway-ms", "0,100",
          "--targets", "legacy,engine",
          "--step-duration", "3", "--step-warmup", "1", "--users", "4",
          "--out", str(tmp_path / "runs")],

@@ -145,8 +145,8 @@ def test_console_line_shows_the_report_figures_of_the_trial(tmp_path: Path) -> N
 def test_sighup_during_a_trial_is_named(tmp_path: Path) -> None:
     """A SIGHUP in the middle of a trial stops it like Ctrl-C: the trial is kept, incomplete,
     and the reason names SIGHUP."""
-    from loadtests import cli
     from loadtests.errors import RunInterrupted
+    from paybench import cli
 
     cfg = ping_config(tmp_path, duration_s="6", warmup_s="0.5", think_time_s="0.01")
     saved = {sig: signal.getsignal(sig) for sig in cli.STOP_SIGNALS}

@@ -23,7 +23,7 @@ def test_up_serves_until_interrupted_and_leaves_no_process(tmp_path: Path) -> No
     env.update(PAYBENCH_DATABASE_URL=os.environ["PAYBENCH_TEST_DATABASE_URL"],
                PAYBENCH_REDIS_URL=os.environ["PAYBENCH_TEST_REDIS_URL"])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadtests.cli", "up", "--workers", "1",
+        [sys.executable, "-m", "paybench.cli", "up", "--workers", "1",
          "--gateway-profile", "instant", "--out", str(tmp_path / "runs")],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

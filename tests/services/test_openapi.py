@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from contract.openapi import OPERATIONS_PATHS, load_spec, operations, route_keys
 from payments.api import routes
-from payments.contract import OPERATIONS_PATHS, load_spec, operations, route_keys
 from tests.services.helpers import Target, payment_body
 
 SCHEMA = schemathesis.openapi.from_dict(load_spec())

@@ -32,12 +32,12 @@ from payments.api import ApiRequest, Context, handle, match, routes
 from payments.config import ServiceSettings
 from payments.effects import CachePut, Query, Response, run_async, run_sync
 from payments.flows.common import payment_cache_key
-from payments.gateway_http import GatewayHttpClient
 from payments.gateways.base import GatewayReply, HttpRequest
 from payments.gateways.wire import basic_auth
-from payments.metrics import Metrics
 from sanic_service.app import tortoise_config
 from sanic_service.ports import SanicPorts
+from serving.gateway_http import GatewayHttpClient
+from serving.metrics import Metrics
 from stack.services import Stack
 from tests.services.gateway_tools import juspay_webhook, sim_profile
 from tests.services.helpers import TARGETS, database_url, new_order, payment_body, redis_url

@@ -60,7 +60,7 @@ def main(sig_name: str, phase: str, delay_s: float) -> dict[str, object]:
            if k not in ("PAYBENCH_DATABASE_URL", "PAYBENCH_REDIS_URL")}
     env["TMPDIR"] = tmp
     up = subprocess.Popen(
-        [sys.executable, "-m", "loadtests.cli", "up", "--out", out, "--workers", "1",
+        [sys.executable, "-m", "paybench.cli", "up", "--out", out, "--workers", "1",
          "--merchants", "1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payments.service_stats import WINDOW, Aggregator, StatUnit
+from serving.stats import WINDOW, Aggregator, StatUnit
 
 
 def test_average_is_over_the_last_window() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from payments.contract import Operation, load_spec, operations, resolve
+from contract.openapi import Operation, load_spec, operations, resolve
 
 POSTMAN_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 DEFAULT_OUT = Path("paybench.postman_collection.json")

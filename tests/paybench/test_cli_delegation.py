@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.cli import main
+from paybench.cli import main
 
 
 def test_export_postman_writes_a_collection(tmp_path: Path) -> None:

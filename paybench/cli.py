@@ -21,12 +21,11 @@ start, 2 bad configuration (nothing was started), 128 + N when signal N stopped 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -47,12 +46,33 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_CONFIG)
 
 
-# subcommand -> (module, function(argv) -> exit code)
-DELEGATED: dict[str, tuple[str, str]] = {
-    "report": ("reports.cli_commands", "report_command"),
-    "compare": ("reports.cli_commands", "compare_command"),
-    "shadow": ("shadow.cli", "main"),
-    "export": ("loadtests.export", "export_command"),
+def _report(argv: list[str]) -> int:
+    from reports.cli_commands import report_command
+
+    return report_command(argv)
+
+
+def _compare(argv: list[str]) -> int:
+    from reports.cli_commands import compare_command
+
+    return compare_command(argv)
+
+
+def _shadow(argv: list[str]) -> int:
+    from shadow.cli import main as shadow_main
+
+    return shadow_main(argv)
+
+
+def _export(argv: list[str]) -> int:
+    from loadtests.export import export_command
+
+    return export_command(argv)
+
+
+# Subcommands that parse their own arguments (including --help): argv -> exit code.
+DELEGATED: dict[str, Callable[[list[str]], int]] = {
+    "report": _report, "compare": _compare, "shadow": _shadow, "export": _export,
 }
 STACK_COMMANDS: dict[str, str] = {
     "run": "search every target's capacity at a latency objective (--users: closed model, "
@@ -137,9 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Delegated subcommands parse their own arguments (including --help).
     if argv and argv[0] in DELEGATED:
-        module, function = DELEGATED[argv[0]]
-        command: Any = getattr(importlib.import_module(module), function)
-        return int(command(argv[1:]))
+        return DELEGATED[argv[0]](argv[1:])
     args, given = parse(argv)
     env = dict(os.environ)
     for warning in env_warnings(env):

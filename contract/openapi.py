@@ -1,6 +1,6 @@
 """The HTTP contract document (``openapi.yaml``) as package data.
 
-The canonical file is ``payments/openapi.yaml`` so an installed package can
+The canonical file is ``contract/openapi.yaml`` so an installed package can
 read it; the repository root holds a symlink to it for people and tools
 that look there. Contract tests, the Postman export and anything else that
 needs the document load it through here.
@@ -39,7 +39,7 @@ class Operation:
 
 def spec_text() -> str:
     """The document's YAML text, read from the installed package."""
-    return resources.files("payments").joinpath(RESOURCE).read_text(encoding="utf-8")
+    return resources.files("contract").joinpath(RESOURCE).read_text(encoding="utf-8")
 
 
 @functools.cache

@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # comes with schemathesis (dev)
 import pytest
 
-from payments.contract import load_spec, operations, resolve
-from payments.postman import POSTMAN_SCHEMA, export_command, export_postman, to_postman
+from contract.openapi import load_spec, operations, resolve
+from contract.postman import POSTMAN_SCHEMA, export_command, export_postman, to_postman
 
 SPEC = load_spec()
 

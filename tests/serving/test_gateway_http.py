@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp import web
 
-from payments.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
+from serving.gateway_http import ConnectFailed, GatewayHttpClient, ResponseFailed
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

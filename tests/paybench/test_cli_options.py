@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import cli
 from loadtests.config import env_warnings, resolve
 from loadtests.errors import ConfigError, StopSignal, interrupt_reason
 from loadtests.options import OPTIONS, inapplicable
+from paybench import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,7 +161,7 @@ def test_up_with_unreachable_database_says_so_in_one_line(tmp_path: Path) -> Non
     traceback, and leaves no run directory behind."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBENCH_")}
     done = subprocess.run(
-        [sys.executable, "-m", "loadtests.cli", "up", "--database-url",
+        [sys.executable, "-m", "paybench.cli", "up", "--database-url",
          "postgresql://nobody@127.0.0.1:1/none", "--redis-url",
          os.environ["PAYBENCH_TEST_REDIS_URL"], "--out", str(tmp_path / "runs")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -1,4 +1,4 @@
-"""Gunicorn server hooks shared by both services (``--config python:payments.gunicorn_hooks``)."""
+"""Gunicorn server hooks shared by both services (``--config python:serving.gunicorn_hooks``)."""
 
 from __future__ import annotations
 

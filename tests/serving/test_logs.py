@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from payments.logs import JsonFormatter, request_id_var
 from payments.models import Merchant
+from serving.logs import JsonFormatter, request_id_var
 
 
 def _record(msg: str, **extra: object) -> logging.LogRecord:

@@ -120,7 +120,7 @@ def serve_main(
         "--timeout", str(args.timeout),
         "--graceful-timeout", "5",
         "--log-level", "warning",
-        "--config", "python:payments.gunicorn_hooks",
+        "--config", "python:serving.gunicorn_hooks",
     ]  # fmt: skip
     if socket_per_worker and SOCKET_PER_WORKER:
         sys.argv.append("--reuse-port")
