@@ -9,33 +9,29 @@ are therefore identical in the two services.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from payments.auth import MerchantCache
-from payments.config import ServiceSettings
-from payments.effects import Flow, Response
+from payments import sql
+from payments.context import ApiRequest, Context
+from payments.effects import Flow, Query, Response
+from payments.errors import PaymentError
+from payments.flows import payments, refunds, webhooks
+from payments.idempotency import error_response
 
-
-@dataclass(frozen=True, slots=True)
-class ApiRequest:
-    method: str
-    path: str
-    params: Mapping[str, str]  # path parameters
-    query: Mapping[str, str]
-    authorization: str | None
-    idempotency_key: str | None
-    body: bytes
-    content_type: str = "application/json"
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Context:
-    """Per-process state a flow may use: settings and the merchant cache."""
-
-    settings: ServiceSettings
-    merchants: MerchantCache = field(default_factory=MerchantCache)
+# ``ApiRequest`` and ``Context`` live in ``payments.context`` (the flows import them
+# too); the services take them from here, with the routes.
+__all__ = [
+    "ApiRequest",
+    "Context",
+    "FlowFn",
+    "Route",
+    "handle",
+    "health_flow",
+    "match",
+    "route",
+    "routes",
+]
 
 
 FlowFn = Callable[[Context, ApiRequest], Flow[Response]]
@@ -74,8 +70,6 @@ def match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route, dic
 
 def routes() -> tuple[Route, ...]:
     """Every payment route of the contract (``openapi.yaml``)."""
-    from payments.flows import payments, refunds, webhooks
-
     return (
         route("POST", "/v1/payments", "create_payment", payments.create_payment),
         route("GET", "/v1/payments", "list_payments", payments.list_payments),
@@ -96,9 +90,6 @@ def routes() -> tuple[Route, ...]:
 
 def handle(ctx: Context, matched: Route, req: ApiRequest) -> Flow[Response]:
     """Run a route's flow; domain errors become ``{"error", "code"}`` responses."""
-    from payments.errors import PaymentError
-    from payments.idempotency import error_response
-
     try:
         return (yield from matched.flow(ctx, req))
     except PaymentError as exc:
@@ -107,8 +98,5 @@ def handle(ctx: Context, matched: Route, req: ApiRequest) -> Flow[Response]:
 
 def health_flow() -> Flow[bool]:
     """The database half of ``GET /health``; the driver checks its cache itself."""
-    from payments import sql
-    from payments.effects import Query
-
     row = yield Query(sql.PING)
     return row is not None

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from payments import sql
 from payments.effects import Flow, Query
@@ -52,12 +53,19 @@ class MerchantCache:
     """A small per-process TTL cache of authenticated merchants, by key hash.
 
     Both services keep one, so neither pays a database round trip for auth on
-    every request and the comparison stays fair.
+    every request and the comparison stays fair. ``clock`` is a monotonic
+    clock in seconds (the context's, so tests can move it).
     """
 
-    def __init__(self, ttl_s: float = 30.0, capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 30.0,
+        capacity: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ttl = ttl_s
         self._capacity = capacity
+        self._clock = clock
         self._items: OrderedDict[str, tuple[float, Merchant]] = OrderedDict()
 
     def get(self, key_hash: str) -> Merchant | None:
@@ -66,13 +74,13 @@ class MerchantCache:
         if item is None:
             return None
         expires, merchant = item
-        if expires < time.monotonic():
+        if expires < self._clock():
             del self._items[key_hash]
             return None
         return merchant
 
     def put(self, key_hash: str, merchant: Merchant) -> None:
-        expires = time.monotonic() + self._ttl
+        expires = self._clock() + self._ttl
         for key in (key_hash, f"id:{merchant.id}"):
             self._items[key] = (expires, merchant)
             self._items.move_to_end(key)

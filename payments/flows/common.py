@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from payments import gateways, sql
-from payments.api import Context
+from payments.context import Context
 from payments.effects import CachePut, Flow, Query
 from payments.errors import NotFound
 from payments.gateways.base import AttemptStatus, ChargeOutcome
@@ -32,13 +31,14 @@ def never_paid(outcome: ChargeOutcome) -> bool:
     return outcome.status is AttemptStatus.PENDING and not outcome.gateway_txn_id
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
+def new_id(ctx: Context, prefix: str) -> str:
+    """A new object id: ``<prefix>_`` and 24 hex digits from the context's id source."""
+    return f"{prefix}_{ctx.ids(12)}"
 
 
-def new_attempt_id() -> str:
+def new_attempt_id(ctx: Context) -> str:
     """Juspay order ids are at most 21 alphanumerics: 'att' + 18 hex digits."""
-    return f"att{secrets.token_hex(9)}"
+    return f"att{ctx.ids(9)}"
 
 
 def payment_cache_key(merchant_id: str, payment_id: str) -> str:

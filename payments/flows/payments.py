@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from payments import gateways, sql
-from payments.api import ApiRequest, Context
 from payments.auth import authenticate
+from payments.context import ApiRequest, Context
 from payments.effects import CacheGet, Flow, Query, Response, cache_value_body
 from payments.errors import Conflict
 from payments.flows import refunds
@@ -48,7 +48,7 @@ def create_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
 
 def _create(ctx: Context, merchant: Merchant, data: CreatePayment) -> Flow[Response]:
     args = (
-        new_id("pay"),
+        new_id(ctx, "pay"),
         merchant.id,
         data.order_id,
         data.amount,
@@ -61,11 +61,11 @@ def _create(ctx: Context, merchant: Merchant, data: CreatePayment) -> Flow[Respo
     )
     if data.confirm:
         # created -> processing and the attempt in the INSERT itself: one round trip
-        attempt_id = new_attempt_id()
+        attempt_id = new_attempt_id(ctx)
         row = yield Query(sql.INSERT_PAYMENT_WITH_ATTEMPT, (*args, attempt_id))
         if row is None:
             raise _order_taken(data.order_id)
-        row = yield from _call_gateway(merchant, row, attempt_id)
+        row = yield from _call_gateway(ctx, merchant, row, attempt_id)
     else:
         row = yield Query(sql.INSERT_PAYMENT, args)
         if row is None:
@@ -78,19 +78,21 @@ def _order_taken(order_id: str) -> Conflict:
     return Conflict(f"a payment for order_id {order_id} already exists", code="duplicate_order_id")
 
 
-def _charge(merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
+def _charge(ctx: Context, merchant: Merchant, payment: Row) -> Flow[dict[str, Any]]:
     """created -> processing, call the gateway outside any transaction, settle."""
-    attempt_id = new_attempt_id()
+    attempt_id = new_attempt_id(ctx)
     started = yield Query(sql.BEGIN_ATTEMPT, (payment["id"], merchant.id, attempt_id))
     if started is None:
         current = yield from load_payment(merchant.id, payment["id"])
         raise Conflict(
             f"payment is {current['status']} and cannot be confirmed", code="invalid_state"
         )
-    return (yield from _call_gateway(merchant, payment, attempt_id))
+    return (yield from _call_gateway(ctx, merchant, payment, attempt_id))
 
 
-def _call_gateway(merchant: Merchant, payment: Row, attempt_id: str) -> Flow[dict[str, Any]]:
+def _call_gateway(
+    ctx: Context, merchant: Merchant, payment: Row, attempt_id: str
+) -> Flow[dict[str, Any]]:
     """Charge a payment's begun attempt, outside any transaction, and settle it."""
     outcome = yield from gateways.charge_flow(
         merchant.credentials(payment["gateway"]),
@@ -103,6 +105,7 @@ def _call_gateway(merchant: Merchant, payment: Row, attempt_id: str) -> Flow[dic
             # lets the gateway's ledger group attempts of one payment
             reference=payment["id"],
         ),
+        now=ctx.clock.time,
     )
     return (yield from settle_attempt(merchant.id, payment["id"], attempt_id, outcome))
 
@@ -132,7 +135,7 @@ def confirm_payment(ctx: Context, req: ApiRequest) -> Flow[Response]:
 def _confirm(ctx: Context, merchant: Merchant, payment_id: str) -> Flow[Response]:
     row = yield from load_payment(merchant.id, payment_id)
     if row["status"] == "created":
-        row = yield from _charge(merchant, row)
+        row = yield from _charge(ctx, merchant, row)
     elif row["status"] == "processing":
         row = yield from sync_attempt(ctx, merchant, row)
     else:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payments import sql
-from payments.api import Context
 from payments.auth import merchant_by_id
+from payments.context import Context
 from payments.effects import Flow, Query
 from payments.errors import PaymentError
 from payments.flows.common import cache_payment, load_payment, sync_attempt

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from payments import gateways, sql
-from payments.api import ApiRequest, Context
 from payments.auth import authenticate
+from payments.context import ApiRequest, Context
 from payments.effects import Flow, Query, Response
 from payments.errors import Conflict, NotFound, RefundExceedsAmount
 from payments.flows.common import cache_payment, load_payment, new_id
@@ -44,7 +44,7 @@ def create_refund(ctx: Context, req: ApiRequest) -> Flow[Response]:
 def _refund(
     ctx: Context, merchant: Merchant, payment_id: str, data: CreateRefund
 ) -> Flow[Response]:
-    refund_id = new_id("re")
+    refund_id = new_id(ctx, "re")
     refund = yield Query(
         sql.RESERVE_REFUND, (payment_id, merchant.id, refund_id, data.amount, data.reason)
     )

@@ -11,8 +11,8 @@ is refused before anything is written.
 from __future__ import annotations
 
 from payments import gateways, sql
-from payments.api import ApiRequest, Context
 from payments.auth import merchant_by_id
+from payments.context import ApiRequest, Context
 from payments.effects import Flow, Query, Response
 from payments.errors import NotFound, Unauthorized, ValidationError
 from payments.flows.common import cache_payment, settle_attempt

@@ -32,7 +32,8 @@ duplicate order id is detected and the status read instead), and repeating
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 from payments.gateways import juspay, juspay_webhooks, paytm, paytm_webhooks
 from payments.gateways.base import (
@@ -64,11 +65,16 @@ def _name(gateway: GatewayName | str) -> GatewayName:
         raise UnknownGatewayError(str(gateway)) from None
 
 
-def charge_flow(creds: GatewayCredentials, req: ChargeRequest) -> GatewayFlow:
-    """Charge ``req.amount`` under the gateway order id ``req.attempt_id``."""
+def charge_flow(
+    creds: GatewayCredentials, req: ChargeRequest, now: Callable[[], float] = time.time
+) -> GatewayFlow:
+    """Charge ``req.amount`` under the gateway order id ``req.attempt_id``.
+
+    ``now`` is the wall clock for the timestamps some requests carry (Paytm's).
+    """
     if _name(creds.gateway) is GatewayName.JUSPAY:
         return juspay.charge_flow(creds, req)
-    return paytm.charge_flow(creds, req)
+    return paytm.charge_flow(creds, req, now)
 
 
 def status_flow(creds: GatewayCredentials, attempt_id: str) -> GatewayFlow:

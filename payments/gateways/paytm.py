@@ -16,7 +16,7 @@ The envelope: :mod:`payments.gateways.paytm_envelope`; callbacks:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,14 +85,20 @@ def _request(path: str, body: bytes, kind: str) -> HttpRequest:
     return HttpRequest(GatewayName.PAYTM, "POST", path, headers, body, kind)
 
 
-def _timestamp() -> str:
-    return str(int(time.time() * 1000))
+WallClock = Callable[[], float]
+"""Wall-clock seconds since the epoch, for ``requestTimestamp``."""
+
+
+def _timestamp(now: WallClock) -> str:
+    return str(int(now() * 1000))
 
 
 # -- request builders ------------------------------------------------------------
 
 
-def initiate_request(creds: GatewayCredentials, req: ChargeRequest) -> HttpRequest:
+def initiate_request(
+    creds: GatewayCredentials, req: ChargeRequest, now: WallClock = time.time
+) -> HttpRequest:
     body: dict[str, Any] = {
         "requestType": "Payment",
         "mid": creds.merchant_id,
@@ -104,11 +110,13 @@ def initiate_request(creds: GatewayCredentials, req: ChargeRequest) -> HttpReque
     }
     if req.reference:
         body["extendInfo"] = {"mercUnqRef": req.reference}
-    raw = signed_envelope(body, creds.api_key, channelId="WEB", requestTimestamp=_timestamp())
+    raw = signed_envelope(body, creds.api_key, channelId="WEB", requestTimestamp=_timestamp(now))
     return _request(INITIATE_PATH + _query(creds.merchant_id, req.attempt_id), raw, "auth")
 
 
-def process_request(creds: GatewayCredentials, req: ChargeRequest, token: str) -> HttpRequest:
+def process_request(
+    creds: GatewayCredentials, req: ChargeRequest, token: str, now: WallClock = time.time
+) -> HttpRequest:
     mode, extra = PAYMENT_MODES.get(req.payment_method, PAYMENT_MODES["card"])
     body = {
         "requestType": "NATIVE",
@@ -121,7 +129,7 @@ def process_request(creds: GatewayCredentials, req: ChargeRequest, token: str) -
         "txnToken": token,
         "version": "v1",
         "channelId": "WEB",
-        "requestTimestamp": _timestamp(),
+        "requestTimestamp": _timestamp(now),
     }
     raw = envelope(body, head)[1]
     return _request(PROCESS_PATH + _query(creds.merchant_id, req.attempt_id), raw, "auth")
@@ -311,13 +319,16 @@ def _result_code(reply: GatewayReply, key: str) -> str | None:
 # -- flows -----------------------------------------------------------------------
 
 
-def charge_flow(creds: GatewayCredentials, req: ChargeRequest) -> GatewayFlow:
+def charge_flow(
+    creds: GatewayCredentials, req: ChargeRequest, now: WallClock = time.time
+) -> GatewayFlow:
     """initiateTransaction then processTransaction.
 
     A duplicate order id (0002) means an earlier attempt got this far: the
-    flow reads the order's status rather than paying again.
+    flow reads the order's status rather than paying again. ``now`` stamps
+    both requests.
     """
-    reply = yield initiate_request(creds, req)
+    reply = yield initiate_request(creds, req, now)
     err = _charge_error(reply)
     if err is not None:
         return err
@@ -334,7 +345,7 @@ def charge_flow(creds: GatewayCredentials, req: ChargeRequest) -> GatewayFlow:
             return ChargeOutcome(AttemptStatus.UNKNOWN, None, rcode, rcode, rmsg)
         # Initiation creates no charge, so a refusal here is a clean failure.
         return ChargeOutcome(AttemptStatus.FAILED, None, rcode or status, rcode or "F", rmsg)
-    outcome = parse_process((yield process_request(creds, req, token)), creds.api_key)
+    outcome = parse_process((yield process_request(creds, req, token, now)), creds.api_key)
     if outcome.amount is None and outcome.status is AttemptStatus.SUCCEEDED:
         outcome = ChargeOutcome(
             outcome.status, outcome.gateway_txn_id, outcome.gateway_status, amount=req.amount
