@@ -31,14 +31,14 @@ class Clock(Protocol):
         ...
 
 
+_wall_clock, _monotonic_clock = time.time, time.monotonic
+
+
 class SystemClock:
-    """The real clocks: ``time.time`` and ``time.monotonic``."""
+    """The real clocks: ``time.time`` and ``time.monotonic`` themselves (no extra call)."""
 
-    def time(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+    time = staticmethod(_wall_clock)
+    monotonic = staticmethod(_monotonic_clock)
 
 
 @dataclass(frozen=True, slots=True)

@@ -476,6 +476,43 @@ def test_sync_settles_an_unknown_attempt_then_the_payments_refunds() -> None:
     assert answer(response)["status"] == "refunded"
 
 
+@pytest.mark.parametrize(
+    ("gateway", "method", "path", "reply", "settle"),
+    [
+        ("juspay", "GET", f"/orders/{ATT}",
+         juspay_order("AUTHORIZATION_FAILED", txn_id="txn_1", bank_error_code="BANK_DECLINED",
+                      bank_error_message="declined"),
+         settle_args("failed", "txn_1", "AUTHORIZATION_FAILED", code="BANK_DECLINED",
+                     message="declined", final="failed")),
+        ("juspay", "GET", f"/orders/{ATT}", juspay_order("CHARGED", txn_id="txn_1"),
+         settle_args("succeeded", "txn_1", "CHARGED", final="succeeded")),
+        ("paytm", "POST", paytm_protocol.ORDER_STATUS_PATH,
+         paytm_result("TXN_FAILURE", "227", TXNID="ptm_txn_1"),
+         settle_args("failed", "ptm_txn_1", "227", code="227", message="m", final="failed")),
+        ("paytm", "POST", paytm_protocol.ORDER_STATUS_PATH,
+         paytm_result("TXN_SUCCESS", "01", TXNID="ptm_txn_1"),
+         settle_args("succeeded", "ptm_txn_1", "01", final="succeeded")),
+    ],
+)  # fmt: skip
+def test_sync_settles_an_unknown_attempt_from_the_gateways_status(
+    gateway: str, method: str, path: str, reply: HttpResponse, settle: tuple[Any, ...]
+) -> None:
+    """An attempt left unknown (a timeout, a 5xx) is settled by what the gateway's status API
+    says, failed as well as succeeded; never by a second charge."""
+    status = settle[2]
+    script = (
+        Script()
+        .query(sql.GET_PAYMENT, returns={**PROCESSING, "gateway": gateway})
+        .query(sql.GET_ATTEMPT, (ATT,), returns=attempt_row(gateway=gateway))
+        .http(method, path, reply, kind="status", gateway=gateway)
+        .query(sql.SETTLE_ATTEMPT, settle, returns=confirmed(status=status))
+        .query(sql.UNSETTLED_REFUNDS_OF_PAYMENT, fetch="all", returns=[])
+        .cache_put(CACHE_KEY, version=3)
+    )
+    response = script.run(request(context(), "POST", f"/v1/payments/{PAY}/sync"))
+    assert answer(response)["status"] == status
+
+
 def test_sync_of_a_settled_payment_without_refunds_calls_no_gateway() -> None:
     """A settled payment with nothing unsettled: two reads and the cache write, no call."""
     settled = confirmed(status="succeeded")
