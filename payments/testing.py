@@ -20,7 +20,7 @@ naming the expected and the actual effect and listing those before it.
 Only the fields a step names are compared (an argument may be
 ``unittest.mock.ANY``). ``raises=`` makes the database fail, which the loop
 throws into the flow as a service's driver would; every effect the flow
-yielded is kept in ``seen`` for closer checks (a request's body).
+yielded is kept in ``seen`` (``yielded(kind)``: those of one kind) for closer checks.
 
 ``SequentialIds`` and ``ManualClock`` make a ``Context``'s ids and clocks
 deterministic.
@@ -38,6 +38,7 @@ from payments.effects import CacheGet, CachePut, Effect, Flow, Query, run_async,
 from payments.gateways.base import GatewayReply, HttpRequest
 
 T = TypeVar("T")
+E = TypeVar("E", Query, CacheGet, CachePut, HttpRequest)
 
 _STATEMENT_NAMES = {
     value: f"sql.{name}"
@@ -172,6 +173,10 @@ class Script:
     def _add(self, step: Step) -> Script:
         self.steps.append(step)
         return self
+
+    def yielded(self, kind: type[E]) -> list[E]:
+        """The effects of one kind the flow yielded, in order (to look closer at them)."""
+        return [effect for effect in self.seen if isinstance(effect, kind)]
 
     # -- running -----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from payments import sql
-from payments.effects import Flow, Response
+from payments.effects import Flow, Query, Response
 from payments.errors import ServiceUnavailable
 from payments.idempotency import LOCK_TIMEOUT_S, fingerprint, idempotent
 from payments.models import encode_json, payment_json
@@ -104,8 +104,8 @@ def test_domain_error_is_stored_and_replayed_like_a_success() -> None:
     script.query(sql.IDEMPOTENCY_FINISH, fetch="none")
     response = script.run(create())
     assert response.status == 409
-    finish = script.seen[-1]
-    assert getattr(finish, "args", ())[2:] == (409, response.body)
+    finish = script.yielded(Query)[-1]
+    assert finish.args[2:] == (409, response.body)
 
 
 def test_database_failure_mid_request_releases_the_key_and_propagates() -> None:

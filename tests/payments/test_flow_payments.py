@@ -15,8 +15,9 @@ import pytest
 
 from payments import sql
 from payments.auth import hash_api_key
+from payments.effects import CachePut
 from payments.gateways import paytm as paytm_protocol
-from payments.gateways.base import HttpResponse
+from payments.gateways.base import HttpRequest, HttpResponse
 from payments.models import encode_json, payment_json
 from payments.testing import ManualClock, Script
 from tests.payments.flow_data import (
@@ -86,8 +87,7 @@ def test_create_inserts_and_writes_the_payment_through_to_the_cache() -> None:
     response = script.run(request(context(), "POST", "/v1/payments", payment_body()))
     assert response.status == 201
     assert response.body == encode_json(payment_json(payment_row()))
-    put = script.seen[-1]
-    assert getattr(put, "body", None) == response.body
+    assert script.yielded(CachePut)[0].body == response.body
 
 
 def test_create_for_a_taken_order_id_is_409_and_caches_nothing() -> None:
@@ -277,7 +277,7 @@ def test_paytm_charge_is_initiate_then_process_stamped_by_the_context_clock() ->
     response = script.run(request(context(clock), "POST", "/v1/payments",
                                   payment_body(gateway="paytm", confirm=True)))  # fmt: skip
     assert answer(response)["status"] == "succeeded"
-    initiate, process = (json.loads(getattr(e, "body", b"")) for e in script.seen[1:3])
+    initiate, process = (json.loads(sent.body) for sent in script.yielded(HttpRequest))
     assert initiate["head"]["requestTimestamp"] == "1767000000250"
     assert process["head"]["requestTimestamp"] == "1767000000250"
     assert process["head"]["txnToken"] == "tok_1"

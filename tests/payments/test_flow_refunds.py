@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from payments import sql
+from payments.gateways.base import HttpRequest
 from payments.testing import Script
 from tests.payments.flow_data import (
     ATT,
@@ -56,7 +57,7 @@ def test_refund_reserves_its_amount_before_calling_the_gateway() -> None:
     response = script.run(request(context(), "POST", REFUNDS, {"amount": 2500}))
     assert response.status == 201
     assert answer(response)["status"] == "succeeded"
-    form = parse_qs(getattr(script.seen[2], "body", b"").decode())
+    form = parse_qs(script.yielded(HttpRequest)[0].body.decode())
     assert form == {"unique_request_id": [RE], "amount": ["25.00"]}
 
 
