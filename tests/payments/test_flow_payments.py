@@ -17,7 +17,7 @@ from payments import sql
 from payments.auth import hash_api_key
 from payments.effects import CachePut
 from payments.gateways import paytm as paytm_protocol
-from payments.gateways.base import HttpRequest, HttpResponse
+from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse
 from payments.models import encode_json, payment_json
 from payments.testing import ManualClock, Script
 from tests.payments.flow_data import (
@@ -61,7 +61,7 @@ def confirmed(**changes: Any) -> dict[str, Any]:
     return payment_row(**{"attempt_id": ATT, "version": 3, **changes})
 
 
-def charge_script(reply: HttpResponse | Any, settle: tuple[Any, ...],
+def charge_script(reply: GatewayReply, settle: tuple[Any, ...],
                   settled: dict[str, Any]) -> Script:  # fmt: skip
     """Create-and-confirm through Juspay: insert, /orders, /txns answered ``reply``, settle."""
     return (
@@ -90,10 +90,14 @@ def test_create_inserts_and_writes_the_payment_through_to_the_cache() -> None:
     assert script.yielded(CachePut)[0].body == response.body
 
 
-def test_create_for_a_taken_order_id_is_409_and_caches_nothing() -> None:
-    """The INSERT's ON CONFLICT answering no row means the order id is taken: 409."""
-    script = Script().query(sql.INSERT_PAYMENT, insert_args(), returns=None)
-    response = script.run(request(context(), "POST", "/v1/payments", payment_body()))
+@pytest.mark.parametrize("confirm", [False, True])
+def test_create_for_a_taken_order_id_is_409_and_charges_nothing(confirm: bool) -> None:
+    """The INSERT's ON CONFLICT answering no row means the order id is taken: 409, with no
+    gateway call and no cache write, with or without ``confirm``."""
+    insert = sql.INSERT_PAYMENT_WITH_ATTEMPT if confirm else sql.INSERT_PAYMENT
+    script = Script().query(insert, insert_args(attempt=confirm), returns=None)
+    response = script.run(request(context(), "POST", "/v1/payments",
+                                  payment_body(confirm=confirm)))  # fmt: skip
     assert response.status == 409
     assert answer(response)["code"] == "duplicate_order_id"
 
@@ -344,12 +348,16 @@ def test_confirm_retry_of_an_unknown_attempt_asks_the_status_before_anything() -
     assert answer(response)["attempt_id"] == ATT
 
 
-def test_confirm_of_a_processing_payment_with_a_settled_attempt_asks_nothing() -> None:
-    """processing whose attempt is already settled (pending at the gateway is not): no call."""
+@pytest.mark.parametrize("attempt", [attempt_row(status="succeeded"), None])
+def test_confirm_of_a_processing_payment_with_a_settled_attempt_asks_nothing(
+    attempt: dict[str, Any] | None,
+) -> None:
+    """processing whose attempt is already settled (or gone): no gateway call, the payment
+    as it is (an attempt pending at the gateway is asked about: see above)."""
     script = (
         Script()
         .query(sql.GET_PAYMENT, returns=PROCESSING)
-        .query(sql.GET_ATTEMPT, returns=attempt_row(status="succeeded"))
+        .query(sql.GET_ATTEMPT, returns=attempt)
         .cache_put(CACHE_KEY, version=2)
     )
     assert script.run(request(context(), "POST", CONFIRM)).status == 200
