@@ -11,9 +11,6 @@ This module does not import Locust: the locustfile wires these methods to Locust
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import json
 import os
 import time
@@ -25,14 +22,18 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadtests.open_model import MEASURED, WARMUP, TrialClock
+from rundir import layout
+from rundir.samples import (
+    HDR_DIGITS,
+    HDR_HIGHEST_US,
+    HDR_LOWEST_US,
+    TIMED_OUT,
+    Sample,
+    append_part_samples,
+)
 
-HDR_LOWEST_US = 1
-HDR_HIGHEST_US = 60_000_000
-HDR_DIGITS = 3
-SAMPLE_COLUMNS = ("t", "name", "method", "latency_ms", "status", "ok", "warmup")
 FLUSH_EVERY = 2000
 HOLD_LIMIT = 500_000  # rows kept in memory while the window runs (about 100 MB at most)
-TIMED_OUT = "(timed out)"  # name of the row of an iteration the drain gave up on
 
 
 def new_histogram() -> HdrHistogram:
@@ -103,9 +104,9 @@ class Recorder:
         self.cpu_max = 0.0
         # raw values; formatted (and the window's latencies put in the histogram) when
         # written, so the hot path of a request stays a tuple append
-        self._rows: list[tuple[float, str, str, float, int, bool, int]] = []
+        self._rows: list[Sample] = []
         settings.parts_dir.mkdir(parents=True, exist_ok=True)
-        self._samples_path = settings.parts_dir / f"{part}.samples.csv.gz"
+        self._samples_path = layout.part_samples(settings.parts_dir, part)
         self._closed = False
 
     def start(self, t_start: float) -> None:
@@ -141,7 +142,7 @@ class Recorder:
         if self.clock is not None and self.clock.in_window(t + latency_ms / 1000.0):
             self.completed_in_window += 1
             self.ok_in_window += int(ok)
-        self._rows.append((t, name, method, latency_ms, status, ok, phase))
+        self._rows.append(Sample(t, name, method, latency_ms, status, ok, phase))
         if len(self._rows) >= (HOLD_LIMIT if self.quiet else FLUSH_EVERY):
             self.flush()
 
@@ -190,14 +191,9 @@ class Recorder:
             return
         record_value = self.histogram.record_value
         for row in self._rows:
-            if row[6] == MEASURED:
-                record_value(to_us(row[3]))
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(
-            (f"{t:.6f}", name, method, f"{latency:.4f}", status, int(ok), phase)
-            for t, name, method, latency, status, ok, phase in self._rows)
-        with gzip.open(self._samples_path, "at", encoding="utf-8", compresslevel=3) as fh:
-            fh.write(buffer.getvalue())
+            if row.warmup == MEASURED:
+                record_value(to_us(row.latency_ms))
+        append_part_samples(self._samples_path, self._rows)
         self._rows.clear()
 
     def close(self, extra: dict[str, Any] | None = None) -> None:
@@ -208,7 +204,7 @@ class Recorder:
         self.flush()
         dir_ = self.settings.parts_dir
         if self.measured:
-            (dir_ / f"{self.part}.hdr").write_bytes(self.histogram.encode())
+            layout.part_hdr(dir_, self.part).write_bytes(self.histogram.encode())
         clock = self.clock
         summary = {
             "part": self.part,
@@ -232,6 +228,7 @@ class Recorder:
             "cpu_max": self.cpu_max,
             **(extra or {}),
         }
-        tmp = dir_ / f"{self.part}.json.tmp"
+        path = layout.part_summary(dir_, self.part)
+        tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(summary, indent=1))
-        tmp.replace(dir_ / f"{self.part}.json")
+        tmp.replace(path)

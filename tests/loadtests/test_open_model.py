@@ -100,7 +100,7 @@ def _run(tmp_path: Path, name: str, **overrides: object) -> pd.DataFrame:
                              base_env=dict(os.environ), log=lambda _line: None)
         trial = runner.run_one(TrialPlan(target=name, index=1, order=0, users=cfg.users,
                                          rate=cfg.rate, warmup_s=0.5, duration_s=3.5))
-    assert trial["complete"]
+    assert trial.complete
     with gzip.open(tmp_path / "trials" / f"{name}-1" / "samples.csv.gz", "rt") as fh:
         samples = pd.read_csv(fh)
     measured: pd.DataFrame = samples[samples["warmup"] == 0]

@@ -9,8 +9,9 @@ from hdrh.histogram import HdrHistogram
 
 from loadtests.merge import merge_trial
 from loadtests.open_model import TrialClock
-from loadtests.recorder import TIMED_OUT, Recorder, RecorderSettings
+from loadtests.recorder import Recorder, RecorderSettings
 from loadtests.scenarios import checks
+from rundir.samples import TIMED_OUT
 
 PAYMENT = {
     "id": "pay_0123456789abcdef01234567", "object": "payment", "order_id": "ord_1",
