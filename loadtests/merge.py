@@ -13,13 +13,13 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
 from loadtests.config import RunConfig
 from loadtests.recorder import new_histogram
 from rundir import layout
+from rundir.parts import read_part_summaries
 from rundir.samples import read_part_samples, write_samples
 from rundir.trial import TrialMeta, write_trial_meta
 
@@ -60,11 +60,6 @@ class PartsSummary:
     roles: list[str] = field(default_factory=list)
 
 
-COUNTERS = ("requests", "measured", "failures", "timed_out", "completed_in_window",
-            "ok_in_window", "iterations_started", "iterations_completed", "iterations_failed",
-            "iterations_unfinished")
-
-
 def read_part_rows(path: Path) -> list[list[str]]:
     """Rows of one part (possibly several gzip members; a torn last member is skipped)."""
     return read_part_samples(path)
@@ -73,36 +68,42 @@ def read_part_rows(path: Path) -> list[list[str]]:
 def summarise_parts(parts_dir: Path) -> PartsSummary:
     """Add up the ``<part>.json`` summaries."""
     summary = PartsSummary()
-    for path in sorted(parts_dir.glob(f"*{layout.PART_SUMMARY_SUFFIX}")):
-        data: dict[str, Any] = json.loads(path.read_text())
+    for path, data in read_part_summaries(parts_dir):
         summary.parts += 1
-        summary.roles.append(str(data.get("role", path.stem)))
-        for key in COUNTERS:
-            setattr(summary, key, getattr(summary, key) + int(data.get(key, 0)))
-        summary.cpu_warning = summary.cpu_warning or bool(data.get("cpu_warning"))
-        summary.cpu_max = max(summary.cpu_max, float(data.get("cpu_max", 0.0)))
-        t_start = data.get("t_start")
-        if t_start is not None:
-            summary.t_start = min(summary.t_start or t_start, t_start)
+        summary.roles.append(data.role if data.role is not None else path.stem)
+        summary.requests += data.requests or 0
+        summary.measured += data.measured or 0
+        summary.failures += data.failures or 0
+        summary.timed_out += data.timed_out or 0
+        summary.completed_in_window += data.completed_in_window or 0
+        summary.ok_in_window += data.ok_in_window or 0
+        summary.iterations_started += data.iterations_started or 0
+        summary.iterations_completed += data.iterations_completed or 0
+        summary.iterations_failed += data.iterations_failed or 0
+        summary.iterations_unfinished += data.iterations_unfinished or 0
+        summary.cpu_warning = summary.cpu_warning or bool(data.cpu_warning)
+        summary.cpu_max = max(summary.cpu_max, float(data.cpu_max or 0.0))
+        if data.t_start is not None:
+            summary.t_start = min(summary.t_start or data.t_start, data.t_start)
         # Every process of a trial shares the master's clock; a part without one (a
         # process that died before the schedule started) adds no window.
-        for key in ("t0", "window_start"):
-            value = data.get(key)
-            if value is not None and getattr(summary, key) is None:
-                setattr(summary, key, float(value))
-        end = data.get("window_end")
+        if data.t0 is not None and summary.t0 is None:
+            summary.t0 = float(data.t0)
+        if data.window_start is not None and summary.window_start is None:
+            summary.window_start = float(data.window_start)
+        end = data.window_end
         if end is not None:  # a process that stopped its step early cut the window short
             summary.window_end = min(summary.window_end or float(end), float(end))
-        if data.get("aborted") and summary.aborted is None:
-            summary.aborted = str(data["aborted"])
-        counts = data.get("open")
-        if counts:
-            summary.scheduled += int(counts["scheduled"])
-            summary.late_starts += int(counts["late_starts"])
-            summary.dropped_starts += int(counts["dropped_starts"])
-            summary.late_queued += int(counts.get("late_queued", 0))
-            summary.dropped_queued += int(counts.get("dropped_queued", 0))
-            summary.max_lag_ms = max(summary.max_lag_ms, float(counts["max_lag_ms"]))
+        if data.aborted and summary.aborted is None:
+            summary.aborted = data.aborted
+        counts = data.open
+        if counts is not None:
+            summary.scheduled += counts.scheduled or 0
+            summary.late_starts += counts.late_starts or 0
+            summary.dropped_starts += counts.dropped_starts or 0
+            summary.late_queued += counts.late_queued or 0
+            summary.dropped_queued += counts.dropped_queued or 0
+            summary.max_lag_ms = max(summary.max_lag_ms, float(counts.max_lag_ms or 0.0))
     return summary
 
 

@@ -11,23 +11,24 @@ This module does not import Locust: the locustfile wires these methods to Locust
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadtests.open_model import MEASURED, WARMUP, TrialClock
+from loadtests.open_model import TrialClock
 from rundir import layout
+from rundir.parts import OpenCounts, PartDoc, write_part_summary
 from rundir.samples import (
     HDR_DIGITS,
     HDR_HIGHEST_US,
     HDR_LOWEST_US,
+    MEASURED,
     TIMED_OUT,
+    WARMUP,
     Sample,
     append_part_samples,
 )
@@ -196,8 +197,11 @@ class Recorder:
         append_part_samples(self._samples_path, self._rows)
         self._rows.clear()
 
-    def close(self, extra: dict[str, Any] | None = None) -> None:
-        """Flush rows and write the histogram and the part summary (idempotent)."""
+    def close(self, *, role: str | None = None, open_counts: OpenCounts | None = None,
+              aborted: str | None = None) -> None:
+        """Flush rows and write the histogram and the part summary (idempotent): ``role``
+        names the process, ``open_counts`` are its open-model schedule's counters, and
+        ``aborted`` says why it stopped its trial early."""
         if self._closed:
             return
         self._closed = True
@@ -206,29 +210,27 @@ class Recorder:
         if self.measured:
             layout.part_hdr(dir_, self.part).write_bytes(self.histogram.encode())
         clock = self.clock
-        summary = {
-            "part": self.part,
-            "pid": os.getpid(),
-            "t_start": self.t_start,
-            "t0": clock.t0 if clock else None,
-            "window_start": clock.window_start if clock else None,
-            "window_end": clock.window_end if clock else None,
-            "closed_at": time.time(),
-            "requests": self.requests,
-            "measured": self.measured,
-            "failures": self.failures,
-            "completed_in_window": self.completed_in_window,
-            "ok_in_window": self.ok_in_window,
-            "iterations_started": self.iterations_started,
-            "iterations_completed": self.iterations_completed,
-            "iterations_failed": self.iterations_failed,
-            "iterations_unfinished": self.iterations_unfinished,
-            "timed_out": self.timed_out,
-            "cpu_warning": self.cpu_warning,
-            "cpu_max": self.cpu_max,
-            **(extra or {}),
-        }
-        path = layout.part_summary(dir_, self.part)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(summary, indent=1))
-        tmp.replace(path)
+        write_part_summary(dir_, PartDoc(
+            part=self.part,
+            pid=os.getpid(),
+            t_start=self.t_start,
+            t0=clock.t0 if clock else None,
+            window_start=clock.window_start if clock else None,
+            window_end=clock.window_end if clock else None,
+            closed_at=time.time(),
+            requests=self.requests,
+            measured=self.measured,
+            failures=self.failures,
+            completed_in_window=self.completed_in_window,
+            ok_in_window=self.ok_in_window,
+            iterations_started=self.iterations_started,
+            iterations_completed=self.iterations_completed,
+            iterations_failed=self.iterations_failed,
+            iterations_unfinished=self.iterations_unfinished,
+            timed_out=self.timed_out,
+            cpu_warning=self.cpu_warning,
+            cpu_max=self.cpu_max,
+            role=role,
+            open=open_counts,
+            aborted=aborted,
+        ))

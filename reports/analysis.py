@@ -24,7 +24,7 @@ from reports.load import RunData, TrialData
 from reports.provenance import reproduction
 from reports.saturation import target_saturation
 from rundir.config import RunDoc
-from rundir.samples import TIMED_OUT
+from rundir.samples import MEASURED, TIMED_OUT
 
 SUMMARY_METRICS: tuple[str, ...] = (
     "throughput_rps", "goodput_rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
@@ -157,7 +157,7 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
         "window_s": _clean(window),
         "requests": n,
         "ok_requests": ok,
-        "warmup_requests": int((trial.samples["warmup"] != 0).sum()),
+        "warmup_requests": int((trial.samples["warmup"] != MEASURED).sum()),
         "completed_in_window": done,
         "started_rps": _clean(stats.rate(started, window)),
         "throughput_rps": _clean(stats.rate(done, window)),

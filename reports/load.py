@@ -25,6 +25,7 @@ from rundir.config import RunDoc, read_run_doc
 from rundir.files import read_environment, read_ledger
 from rundir.jsondoc import DocError, read_json
 from rundir.samples import (
+    MEASURED,
     RESOURCE_COLUMNS,
     RESOURCE_REQUIRED,
     SAMPLE_COLUMNS,
@@ -76,7 +77,7 @@ class TrialData:
     def measured(self) -> pd.DataFrame:
         """Requests of the iterations that started in the measured window (``warmup`` 0;
         1 is the warm-up, 2 after the window): the only rows latency statistics use."""
-        return self.samples[self.samples["warmup"] == 0]
+        return self.samples[self.samples["warmup"] == MEASURED]
 
 
 @dataclass(frozen=True)

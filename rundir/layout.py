@@ -95,5 +95,5 @@ def part_hdr(parts_dir: Path, part: str) -> Path:
 
 
 def part_summary(parts_dir: Path, part: str) -> Path:
-    """One generator process's counters (``rundir.records.PartDoc``)."""
+    """One generator process's counters (``rundir.parts.PartDoc``)."""
     return parts_dir / f"{part}{PART_SUMMARY_SUFFIX}"

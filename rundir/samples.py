@@ -37,7 +37,7 @@ class Sample(NamedTuple):
     latency_ms: Annotated[float, Column("float64", ".4f")]  # from t to the last byte
     status: Annotated[int, Column("int32", "d")]  # HTTP status, 0 without a response
     ok: Annotated[bool, Column("int8", "d")]  # the scenario's checks passed
-    warmup: Annotated[int, Column("int8", "d")]  # phase of its iteration: 0 measured, 1 warm-up
+    warmup: Annotated[int, Column("int8", "d")]  # phase of its iteration (MEASURED, ...)
 
 
 class Resource(NamedTuple):
@@ -50,6 +50,8 @@ class Resource(NamedTuple):
     rss_bytes: Annotated[int, Column("float64", "d")]
 
 
+# The ``warmup`` column: the phase in which the request's iteration started.
+MEASURED, WARMUP, AFTER = 0, 1, 2  # in the measured window, before it, after it
 # The row of an iteration still running when the drain ended (its ``name``).
 TIMED_OUT = "(timed out)"
 

@@ -10,16 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loadtests.open_model import (
-    AFTER,
-    MEASURED,
-    WARMUP,
-    OpenSchedule,
-    OpenSettings,
-    TrialClock,
-    behind_fraction,
-)
+from loadtests.open_model import OpenSchedule, OpenSettings, TrialClock, behind_fraction
 from loadtests.trials import TrialPlan, TrialRunner
+from rundir.samples import AFTER, MEASURED, WARMUP
 from tests.loadtests.conftest import ping_config
 from tests.loadtests.servers import stall_server
 

@@ -46,7 +46,7 @@ def test_parts_merge_into_one_sorted_trial(tmp_path: Path) -> None:
         for i in range(4):
             rec.record(t=100.0 + offset + i, name="GET /ping", method="GET",
                        latency_ms=1.5 + i, status=200, ok=True)
-        rec.close({"role": f"worker{n}"})
+        rec.close(role=f"worker{n}")
     # A process killed mid-write leaves a torn gzip member: the merge keeps what is whole.
     with (parts / "worker9.samples.csv.gz").open("wb") as fh:
         fh.write(gzip.compress(b"1.0,x,GET,1.0,200,1,1\n")[:-6])
