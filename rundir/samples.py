@@ -5,10 +5,12 @@ the pandas dtype the report reads it with and the format spec it is written with
 (``format(value, spec)``). Writers and readers take the header, the formats and the dtypes
 from here, so a column is declared once.
 
-Adding a sample column: add a field to ``Sample`` (after the others) with its ``Column``
-and a default, which files written before the column existed are read with and which is
-written when a producer does not give the value; then pass the value where the recorder
-records a request (``loadtests.recorder.Recorder.record``).
+Adding a sample column: add a field to ``Sample``, after the others, with its ``Column``
+and a default that its spec can write (``math.nan`` for a float: written "nan", read as a
+missing value). Files written before the column existed load with the default in it, and
+producers that do not know the value write the default. Then pass the value where the
+recorder records a request (``loadtests.recorder.Recorder.record``); the header, the
+merge of the generators' parts, the fixture generator and the report's reader follow.
 """
 
 from __future__ import annotations
