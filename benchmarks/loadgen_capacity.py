@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from loadtests.config import resolve  # noqa: E402
 from loadtests.trials import TrialPlan, TrialRunner  # noqa: E402
+from rundir import layout  # noqa: E402
 
 
 def harness_rate(url: str, out: Path, *, processes: int, users: int, seconds: float,
@@ -44,13 +45,13 @@ def harness_rate(url: str, out: Path, *, processes: int, users: int, seconds: fl
                          base_env=env, log=lambda _line: None)
     trial = runner.run_one(TrialPlan(target=f"p{processes}", index=1, order=0, users=users,
                                      rate=None, warmup_s=warmup, duration_s=seconds))
-    cpu = generator_cpu_s(out / "trials" / f"p{processes}-1" / "resources.csv")
+    cpu = generator_cpu_s(layout.trial_dir(out, f"p{processes}-1") / layout.RESOURCES)
     return {
-        "rps": trial["requests_measured"] / seconds,
-        "cpu_ms_per_req": 1000.0 * cpu / trial["requests"] if trial["requests"] else None,
-        "failures": trial["failures"],
-        "cpu_warning": trial["cpu_warning"],
-        "valid": trial["valid"],
+        "rps": (trial.requests_measured or 0) / seconds,
+        "cpu_ms_per_req": 1000.0 * cpu / trial.requests if trial.requests else None,
+        "failures": trial.failures,
+        "cpu_warning": trial.cpu_warning,
+        "valid": trial.valid,
     }
 
 

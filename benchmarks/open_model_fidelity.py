@@ -60,11 +60,12 @@ def paybench_trial(url: str, rate: float, *, duration: float, warmup: float,
     trial = runner.run_one(TrialPlan(target="ref", index=index, order=index, users=config.users,
                                      rate=rate, warmup_s=warmup, duration_s=duration))
     fig = trial_figures(out, f"ref-{index}")
-    return {"p99_ms": fig["p99_ms"], "p50_ms": fig["p50_ms"], "valid": trial["valid"],
-            "errors": trial["failures"], "timed_out": trial["timed_out"],
-            "completed_rps": fig["throughput_rps"], "behind": trial["late_starts"]
-            + trial["dropped_starts"] - trial["late_queued"] - trial["dropped_queued"],
-            "max_lag_ms": trial["max_start_lag_ms"], "reasons": trial["invalid_reasons"]}
+    behind = ((trial.late_starts or 0) + (trial.dropped_starts or 0)
+              - (trial.late_queued or 0) - (trial.dropped_queued or 0))
+    return {"p99_ms": fig["p99_ms"], "p50_ms": fig["p50_ms"], "valid": trial.valid,
+            "errors": trial.failures, "timed_out": trial.timed_out,
+            "completed_rps": fig["throughput_rps"], "behind": behind,
+            "max_lag_ms": trial.max_start_lag_ms, "reasons": list(trial.invalid_reasons or ())}
 
 
 def independent_trial(url: str, rate: float, *, duration: float, warmup: float) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from typing import Any
 from loadtests.config import RunConfig, open_cap
 from loadtests.search import RateSearch, SearchSettings
 from loadtests.trials import TrialPlan, TrialRunner
+from rundir import layout
+from rundir.config import ObjectiveDoc, RunDocFile, SweptObjectiveDoc
 
 MAX_STEP_DOWNS = 2
 MIN_STEP_DRAIN_S = 1.0
@@ -277,7 +279,7 @@ def measured_latencies(run_dir: Path, name: str) -> list[float]:
     """Latencies (ms) of a trial's measured requests."""
     from reports.load import load_trial
 
-    measured = load_trial(run_dir / "trials" / name, run_dir).measured
+    measured = load_trial(layout.trial_dir(run_dir, name), run_dir).measured
     return [float(v) for v in measured["latency_ms"]]
 
 
@@ -286,7 +288,7 @@ def trial_figures(run_dir: Path, name: str) -> dict[str, Any]:
     from reports.analysis import analyse_trial
     from reports.load import load_trial
 
-    return analyse_trial(load_trial(run_dir / "trials" / name, run_dir))
+    return analyse_trial(load_trial(layout.trial_dir(run_dir, name), run_dir))
 
 
 def capacity_plans_note(targets: Sequence[str]) -> str:
@@ -304,9 +306,8 @@ def capacity_work(config: RunConfig, log: Callable[[str], None]) -> Any:
     latencies: list[float | None] = [*config.sweep_gateway_ms] or [None]
     settings = [(profile, latency) for profile in profiles for latency in latencies]
 
-    def work(runner: TrialRunner, note: Callable[[str, Any], None]) -> None:
+    def work(runner: TrialRunner, config_file: RunDocFile) -> None:
         counters: dict[str, int] = {}
-        objectives: list[dict[str, Any]] = []
         for profile, latency in settings:
             if profile is not None or latency is not None:
                 label = ", ".join(x for x in (
@@ -319,13 +320,15 @@ def capacity_work(config: RunConfig, log: Callable[[str], None]) -> Any:
 
             def on_objective(objective: Any, profile: str | None = profile,
                              latency: float | None = latency) -> None:
-                doc = objective.as_dict()
+                doc: ObjectiveDoc = objective.to_doc()
                 if profile is not None or latency is not None:
-                    objectives.append({**doc, "gateway_profile": profile,
-                                       "gateway_latency_ms": latency})
-                    note("objectives", objectives)
+                    config_file.doc.objectives = (*(config_file.doc.objectives or ()),
+                                                  SweptObjectiveDoc.at(
+                                                      doc, gateway_profile=profile,
+                                                      gateway_latency_ms=latency))
                 else:
-                    note("objective", doc)
+                    config_file.doc.objective = doc
+                config_file.save()
 
             CapacityRun(runner, config, baseline=baseline, log=log, on_objective=on_objective,
                         counters=counters, gateway_profile=profile,
@@ -343,14 +346,13 @@ def stairs_work(config: RunConfig, plans: Sequence[TrialPlan], log: Callable[[st
     objective = Objective(p99_ms=config.slo_p99_ms if config.slo_p99_ms is not None else 500.0,
                           error_ratio=config.slo_error_ratio)
 
-    def work(runner: TrialRunner, note: Callable[[str, Any], None]) -> None:
+    def work(runner: TrialRunner, config_file: RunDocFile) -> None:
         broken: dict[tuple[str, str | None, float | None], str] = {}
-        skipped: list[str] = []
         for plan in plans:
             key = (plan.target, plan.gateway_profile, plan.gateway_latency_ms)
             if key in broken:
-                skipped.append(plan.name)
-                note("skipped", skipped)
+                config_file.doc.skipped = (*(config_file.doc.skipped or ()), plan.name)
+                config_file.save()
                 log(f"         {plan.name}: skipped ({plan.target} already broke at "
                     f"{broken[key]})")
                 continue

@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from loadtests.errors import TrialError
+from rundir import layout
 
 HARNESS_LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "harness.py"
 START_MARGIN_S = 0.25  # loadtests.pacing.START_MARGIN_S (that module imports gevent)
@@ -55,11 +56,11 @@ class LoadSpec:
 
     @property
     def parts_dir(self) -> Path:
-        return self.trial_dir / ".parts"
+        return self.trial_dir / layout.PARTS
 
     @property
     def locust_dir(self) -> Path:
-        return self.trial_dir / "locust"
+        return self.trial_dir / layout.LOCUST
 
     @property
     def spawn_s(self) -> float:

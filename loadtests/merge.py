@@ -1,4 +1,5 @@
-"""Join the part files of a trial's generator processes into the run-directory files.
+"""Join the part files of a trial's generator processes into the run-directory files, and
+judge from their counters whether the trial's numbers can be trusted.
 
 Each Locust process leaves ``<part>.samples.csv.gz`` (headerless rows), ``<part>.hdr`` and
 ``<part>.json`` in the trial's parts folder. The trial gets one ``samples.csv.gz`` (header,
@@ -8,18 +9,19 @@ summary of the counters.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadtests.recorder import SAMPLE_COLUMNS, new_histogram
+from loadtests.config import RunConfig
+from loadtests.recorder import new_histogram
+from rundir import layout
+from rundir.parts import read_part_summaries
+from rundir.samples import read_part_samples, write_samples
+from rundir.trial import TrialMeta, write_trial_meta
 
 
 @dataclass
@@ -58,122 +60,133 @@ class PartsSummary:
     roles: list[str] = field(default_factory=list)
 
 
-COUNTERS = ("requests", "measured", "failures", "timed_out", "completed_in_window",
-            "ok_in_window", "iterations_started", "iterations_completed", "iterations_failed",
-            "iterations_unfinished")
-
-
 def read_part_rows(path: Path) -> list[list[str]]:
     """Rows of one part (possibly several gzip members; a torn last member is skipped)."""
-    rows: list[list[str]] = []
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for row in csv.reader(fh):
-                if len(row) == len(SAMPLE_COLUMNS):
-                    rows.append(row)
-    except (EOFError, OSError):
-        # A process killed mid-write leaves a truncated member: keep what was complete.
-        pass
-    return rows
+    return read_part_samples(path)
 
 
 def summarise_parts(parts_dir: Path) -> PartsSummary:
     """Add up the ``<part>.json`` summaries."""
     summary = PartsSummary()
-    for path in sorted(parts_dir.glob("*.json")):
-        data: dict[str, Any] = json.loads(path.read_text())
+    for path, data in read_part_summaries(parts_dir):
         summary.parts += 1
-        summary.roles.append(str(data.get("role", path.stem)))
-        for key in COUNTERS:
-            setattr(summary, key, getattr(summary, key) + int(data.get(key, 0)))
-        summary.cpu_warning = summary.cpu_warning or bool(data.get("cpu_warning"))
-        summary.cpu_max = max(summary.cpu_max, float(data.get("cpu_max", 0.0)))
-        t_start = data.get("t_start")
-        if t_start is not None:
-            summary.t_start = min(summary.t_start or t_start, t_start)
+        summary.roles.append(data.role if data.role is not None else path.stem)
+        summary.requests += data.requests or 0
+        summary.measured += data.measured or 0
+        summary.failures += data.failures or 0
+        summary.timed_out += data.timed_out or 0
+        summary.completed_in_window += data.completed_in_window or 0
+        summary.ok_in_window += data.ok_in_window or 0
+        summary.iterations_started += data.iterations_started or 0
+        summary.iterations_completed += data.iterations_completed or 0
+        summary.iterations_failed += data.iterations_failed or 0
+        summary.iterations_unfinished += data.iterations_unfinished or 0
+        summary.cpu_warning = summary.cpu_warning or bool(data.cpu_warning)
+        summary.cpu_max = max(summary.cpu_max, float(data.cpu_max or 0.0))
+        if data.t_start is not None:
+            summary.t_start = min(summary.t_start or data.t_start, data.t_start)
         # Every process of a trial shares the master's clock; a part without one (a
         # process that died before the schedule started) adds no window.
-        for key in ("t0", "window_start"):
-            value = data.get(key)
-            if value is not None and getattr(summary, key) is None:
-                setattr(summary, key, float(value))
-        end = data.get("window_end")
+        if data.t0 is not None and summary.t0 is None:
+            summary.t0 = float(data.t0)
+        if data.window_start is not None and summary.window_start is None:
+            summary.window_start = float(data.window_start)
+        end = data.window_end
         if end is not None:  # a process that stopped its step early cut the window short
             summary.window_end = min(summary.window_end or float(end), float(end))
-        if data.get("aborted") and summary.aborted is None:
-            summary.aborted = str(data["aborted"])
-        counts = data.get("open")
-        if counts:
-            summary.scheduled += int(counts["scheduled"])
-            summary.late_starts += int(counts["late_starts"])
-            summary.dropped_starts += int(counts["dropped_starts"])
-            summary.late_queued += int(counts.get("late_queued", 0))
-            summary.dropped_queued += int(counts.get("dropped_queued", 0))
-            summary.max_lag_ms = max(summary.max_lag_ms, float(counts["max_lag_ms"]))
+        if data.aborted and summary.aborted is None:
+            summary.aborted = data.aborted
+        counts = data.open
+        if counts is not None:
+            summary.scheduled += counts.scheduled or 0
+            summary.late_starts += counts.late_starts or 0
+            summary.dropped_starts += counts.dropped_starts or 0
+            summary.late_queued += counts.late_queued or 0
+            summary.dropped_queued += counts.dropped_queued or 0
+            summary.max_lag_ms = max(summary.max_lag_ms, float(counts.max_lag_ms or 0.0))
     return summary
 
 
 def merge_trial(parts_dir: Path, trial_dir: Path, *, keep_parts: bool = False) -> PartsSummary:
     """Write ``samples.csv.gz`` and ``latency.hdr`` of a trial from its parts."""
     rows: list[list[str]] = []
-    for path in sorted(parts_dir.glob("*.samples.csv.gz")):
+    for path in sorted(parts_dir.glob(f"*{layout.PART_SAMPLES_SUFFIX}")):
         rows.extend(read_part_rows(path))
     rows.sort(key=lambda row: float(row[0]))
-    with gzip.open(trial_dir / "samples.csv.gz", "wt", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(SAMPLE_COLUMNS)
-        writer.writerows(rows)
+    write_samples(trial_dir / layout.SAMPLES, rows)
     histogram = new_histogram()
-    for path in sorted(parts_dir.glob("*.hdr")):
+    for path in sorted(parts_dir.glob(f"*{layout.PART_HDR_SUFFIX}")):
         histogram.add(HdrHistogram.decode(path.read_bytes()))
-    (trial_dir / "latency.hdr").write_bytes(histogram.encode())
+    (trial_dir / layout.HDR).write_bytes(histogram.encode())
     summary = summarise_parts(parts_dir)
     if not keep_parts:
         shutil.rmtree(parts_dir, ignore_errors=True)
     return summary
 
 
-def manual_trial_json(summary: PartsSummary, trial_dir: Path, reasons: list[str]) -> dict[str, Any]:
+def assess(
+    summary: PartsSummary, *, config: RunConfig, exit_code: int | None, interrupted: str | None
+) -> list[str]:
+    """Why a trial's numbers cannot be trusted (empty when they can)."""
+    reasons: list[str] = []
+    if interrupted:
+        reasons.append(f"incomplete: {interrupted}")
+    if exit_code not in (0, None) and not interrupted:
+        reasons.append(f"locust exited with code {exit_code}")
+    if summary.cpu_warning:
+        reasons.append(
+            f"load generator CPU above 90% (cpu_warning, max {summary.cpu_max:.0f}%): "
+            "add --processes or a bigger machine"
+        )
+    if summary.scheduled:
+        behind = summary.generator_behind / summary.scheduled
+        if behind > config.open_max_behind:
+            reasons.append(
+                f"the load generator fell behind its schedule: {summary.generator_behind} of "
+                f"{summary.scheduled} starts were late or dropped while a user was free "
+                f"({behind:.1%} > {config.open_max_behind:.1%}; worst lag "
+                f"{summary.max_lag_ms:.0f} ms, generator CPU max {summary.cpu_max:.0f}%): "
+                "the generator process was starved of CPU; use --processes or a rate this "
+                "machine can generate"
+            )
+    if summary.measured == 0:
+        reasons.append("no request was measured after the warm-up")
+    return reasons
+
+
+def manual_trial_json(summary: PartsSummary, trial_dir: Path, reasons: list[str]) -> TrialMeta:
     """``trial.json`` of a trial merged by hand: what the parts know (no run plan exists).
 
     Target and index come from the ``<target>-<n>`` directory name; the knobs only the
     person who ran Locust knows (users, rate, scenario, windows) are left null.
     """
-    match = re.match(r"^(?P<target>.+)-(?P<index>\d+)$", trial_dir.name)
-    return {
-        "target": match.group("target") if match else trial_dir.name,
-        "index": int(match.group("index")) if match else 1,
-        "order": None,
-        "model": "open" if summary.scheduled else "closed",
-        "users": None,
-        "rate": None,
-        "step": None,
-        "offered": None,
-        "scenario": None,
-        "warmup_s": None,
-        "duration_s": None,
-        "started_at": summary.t_start,
-        "ended_at": None,
-        "valid": not reasons,
-        "invalid_reasons": reasons,
-        "complete": True,
-        "late_starts": summary.late_starts,
-        "dropped_starts": summary.dropped_starts,
-        "late_queued": summary.late_queued,
-        "dropped_queued": summary.dropped_queued,
-        "scheduled_starts": summary.scheduled,
-        "max_start_lag_ms": summary.max_lag_ms,
-        "timed_out": summary.timed_out,
-        "window_start": summary.window_start,
-        "window_end": summary.window_end,
-        "cpu_warning": summary.cpu_warning,
-        "locust_cpu_max": summary.cpu_max,
-        "requests": summary.requests,
-        "requests_measured": summary.measured,
-        "failures": summary.failures,
-        "processes": sum(1 for role in summary.roles if role != "master"),
-        "merged_by_hand": True,
-    }
+    parsed = layout.parse_trial_name(trial_dir.name)
+    target, index = parsed if parsed is not None else (trial_dir.name, 1)
+    return TrialMeta(
+        target=target,
+        index=index,
+        model="open" if summary.scheduled else "closed",
+        started_at=summary.t_start,
+        valid=not reasons,
+        invalid_reasons=tuple(reasons),
+        complete=True,
+        late_starts=summary.late_starts,
+        dropped_starts=summary.dropped_starts,
+        late_queued=summary.late_queued,
+        dropped_queued=summary.dropped_queued,
+        scheduled_starts=summary.scheduled,
+        max_start_lag_ms=summary.max_lag_ms,
+        timed_out=summary.timed_out,
+        window_start=summary.window_start,
+        window_end=summary.window_end,
+        cpu_warning=summary.cpu_warning,
+        locust_cpu_max=summary.cpu_max,
+        requests=summary.requests,
+        requests_measured=summary.measured,
+        failures=summary.failures,
+        processes=sum(1 for role in summary.roles if role != "master"),
+        merged_by_hand=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,10 +195,6 @@ def main(argv: list[str] | None = None) -> int:
     and write its trial.json unless one is already there."""
     import sys
 
-    # Imported here: the trial runner itself imports this module.
-    from loadtests.config import RunConfig
-    from loadtests.trials import assess
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m loadtests.merge PARTS_DIR TRIAL_DIR", file=sys.stderr)
@@ -193,11 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     trial_dir = Path(args[1])
     trial_dir.mkdir(parents=True, exist_ok=True)
     summary = merge_trial(Path(args[0]), trial_dir, keep_parts=True)
-    meta_path = trial_dir / "trial.json"
-    if not meta_path.exists():
+    if not (trial_dir / layout.TRIAL_META).exists():
         # Without trial.json a report cannot tell whether the trial is valid and drops it.
         reasons = assess(summary, config=RunConfig(), exit_code=None, interrupted=None)
-        meta_path.write_text(json.dumps(manual_trial_json(summary, trial_dir, reasons), indent=1))
+        write_trial_meta(trial_dir, manual_trial_json(summary, trial_dir, reasons))
     print(json.dumps(summary.__dict__, indent=1))
     return 0
 

@@ -37,7 +37,8 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-WARMUP, MEASURED, AFTER = 1, 0, 2  # the samples' ``warmup`` column: phase of the iteration
+from rundir.parts import OpenCounts
+from rundir.samples import AFTER, MEASURED, WARMUP  # the samples' ``warmup`` column
 
 
 @dataclass(frozen=True)
@@ -150,16 +151,16 @@ class OpenSchedule:
         """Measured slots late or dropped while a user was free: the generator's own lag."""
         return self.late - self.late_queued + self.dropped - self.dropped_queued
 
-    def counts(self) -> dict[str, float]:
+    def counts(self) -> OpenCounts:
         """Counters for the trial summary."""
-        return {
-            "scheduled": self.scheduled,
-            "late_starts": self.late,
-            "dropped_starts": self.dropped,
-            "late_queued": self.late_queued,
-            "dropped_queued": self.dropped_queued,
-            "max_lag_ms": round(self.max_lag_ms, 3),
-        }
+        return OpenCounts(
+            scheduled=self.scheduled,
+            late_starts=self.late,
+            dropped_starts=self.dropped,
+            late_queued=self.late_queued,
+            dropped_queued=self.dropped_queued,
+            max_lag_ms=round(self.max_lag_ms, 3),
+        )
 
 
 def behind_fraction(scheduled: int, late: int, dropped: int) -> float:

@@ -33,8 +33,10 @@ from gevent.event import AsyncResult, Event
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 
 from loadtests import locust_process
-from loadtests.open_model import MEASURED, AbortRule, OpenSchedule, OpenSettings, TrialClock
+from loadtests.open_model import AbortRule, OpenSchedule, OpenSettings, TrialClock
 from loadtests.recorder import Recorder
+from rundir.parts import OpenCounts
+from rundir.samples import MEASURED
 
 START_MARGIN_S = locust_process.START_MARGIN_S  # from "every user exists" to the first slot
 WATCH_EVERY_S = 0.25
@@ -284,9 +286,9 @@ class Pacer:
         self.running.clear()
         self.on_done()
 
-    def counts(self) -> dict[str, Any]:
-        """The open-model counters for the part summary (empty in the closed model)."""
-        return self.schedule.counts() if self.schedule is not None else {}
+    def counts(self) -> OpenCounts | None:
+        """The open-model counters for the part summary (None in the closed model)."""
+        return self.schedule.counts() if self.schedule is not None else None
 
 
 def paced_user(base: Any, pacer: Pacer) -> Any:

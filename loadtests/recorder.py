@@ -11,28 +11,30 @@ This module does not import Locust: the locustfile wires these methods to Locust
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadtests.open_model import MEASURED, WARMUP, TrialClock
+from loadtests.open_model import TrialClock
+from rundir import layout
+from rundir.parts import OpenCounts, PartDoc, write_part_summary
+from rundir.samples import (
+    HDR_DIGITS,
+    HDR_HIGHEST_US,
+    HDR_LOWEST_US,
+    MEASURED,
+    TIMED_OUT,
+    WARMUP,
+    Sample,
+    append_part_samples,
+)
 
-HDR_LOWEST_US = 1
-HDR_HIGHEST_US = 60_000_000
-HDR_DIGITS = 3
-SAMPLE_COLUMNS = ("t", "name", "method", "latency_ms", "status", "ok", "warmup")
 FLUSH_EVERY = 2000
 HOLD_LIMIT = 500_000  # rows kept in memory while the window runs (about 100 MB at most)
-TIMED_OUT = "(timed out)"  # name of the row of an iteration the drain gave up on
 
 
 def new_histogram() -> HdrHistogram:
@@ -103,9 +105,9 @@ class Recorder:
         self.cpu_max = 0.0
         # raw values; formatted (and the window's latencies put in the histogram) when
         # written, so the hot path of a request stays a tuple append
-        self._rows: list[tuple[float, str, str, float, int, bool, int]] = []
+        self._rows: list[Sample] = []
         settings.parts_dir.mkdir(parents=True, exist_ok=True)
-        self._samples_path = settings.parts_dir / f"{part}.samples.csv.gz"
+        self._samples_path = layout.part_samples(settings.parts_dir, part)
         self._closed = False
 
     def start(self, t_start: float) -> None:
@@ -141,7 +143,7 @@ class Recorder:
         if self.clock is not None and self.clock.in_window(t + latency_ms / 1000.0):
             self.completed_in_window += 1
             self.ok_in_window += int(ok)
-        self._rows.append((t, name, method, latency_ms, status, ok, phase))
+        self._rows.append(Sample(t, name, method, latency_ms, status, ok, phase))
         if len(self._rows) >= (HOLD_LIMIT if self.quiet else FLUSH_EVERY):
             self.flush()
 
@@ -190,48 +192,45 @@ class Recorder:
             return
         record_value = self.histogram.record_value
         for row in self._rows:
-            if row[6] == MEASURED:
-                record_value(to_us(row[3]))
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(
-            (f"{t:.6f}", name, method, f"{latency:.4f}", status, int(ok), phase)
-            for t, name, method, latency, status, ok, phase in self._rows)
-        with gzip.open(self._samples_path, "at", encoding="utf-8", compresslevel=3) as fh:
-            fh.write(buffer.getvalue())
+            if row.warmup == MEASURED:
+                record_value(to_us(row.latency_ms))
+        append_part_samples(self._samples_path, self._rows)
         self._rows.clear()
 
-    def close(self, extra: dict[str, Any] | None = None) -> None:
-        """Flush rows and write the histogram and the part summary (idempotent)."""
+    def close(self, *, role: str | None = None, open_counts: OpenCounts | None = None,
+              aborted: str | None = None) -> None:
+        """Flush rows and write the histogram and the part summary (idempotent): ``role``
+        names the process, ``open_counts`` are its open-model schedule's counters, and
+        ``aborted`` says why it stopped its trial early."""
         if self._closed:
             return
         self._closed = True
         self.flush()
         dir_ = self.settings.parts_dir
         if self.measured:
-            (dir_ / f"{self.part}.hdr").write_bytes(self.histogram.encode())
+            layout.part_hdr(dir_, self.part).write_bytes(self.histogram.encode())
         clock = self.clock
-        summary = {
-            "part": self.part,
-            "pid": os.getpid(),
-            "t_start": self.t_start,
-            "t0": clock.t0 if clock else None,
-            "window_start": clock.window_start if clock else None,
-            "window_end": clock.window_end if clock else None,
-            "closed_at": time.time(),
-            "requests": self.requests,
-            "measured": self.measured,
-            "failures": self.failures,
-            "completed_in_window": self.completed_in_window,
-            "ok_in_window": self.ok_in_window,
-            "iterations_started": self.iterations_started,
-            "iterations_completed": self.iterations_completed,
-            "iterations_failed": self.iterations_failed,
-            "iterations_unfinished": self.iterations_unfinished,
-            "timed_out": self.timed_out,
-            "cpu_warning": self.cpu_warning,
-            "cpu_max": self.cpu_max,
-            **(extra or {}),
-        }
-        tmp = dir_ / f"{self.part}.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=1))
-        tmp.replace(dir_ / f"{self.part}.json")
+        write_part_summary(dir_, PartDoc(
+            part=self.part,
+            pid=os.getpid(),
+            t_start=self.t_start,
+            t0=clock.t0 if clock else None,
+            window_start=clock.window_start if clock else None,
+            window_end=clock.window_end if clock else None,
+            closed_at=time.time(),
+            requests=self.requests,
+            measured=self.measured,
+            failures=self.failures,
+            completed_in_window=self.completed_in_window,
+            ok_in_window=self.ok_in_window,
+            iterations_started=self.iterations_started,
+            iterations_completed=self.iterations_completed,
+            iterations_failed=self.iterations_failed,
+            iterations_unfinished=self.iterations_unfinished,
+            timed_out=self.timed_out,
+            cpu_warning=self.cpu_warning,
+            cpu_max=self.cpu_max,
+            role=role,
+            open=open_counts,
+            aborted=aborted,
+        ))

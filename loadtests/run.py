@@ -17,14 +17,27 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from loadtests.config import RunConfig, as_json, parse_slo
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.options import load_shape
-from loadtests.trials import TrialPlan, TrialRunner, write_json
+from loadtests.trials import TrialPlan, TrialRunner
+from rundir.config import (
+    GatewaySweepDoc,
+    LoadDoc,
+    ProfileSweepDoc,
+    RunDoc,
+    RunDocFile,
+    SearchDoc,
+    SettingsFromDoc,
+    SloDoc,
+    SweepDoc,
+)
+from rundir.files import write_environment, write_ledger
+from rundir.layout import create_run_dir
+from rundir.trial import TrialMeta
 
 
 @dataclass
@@ -34,41 +47,21 @@ class RunOutcome:
     run_dir: Path
     complete: bool
     reason: str | None
-    trials: list[dict[str, Any]]
+    trials: list[TrialMeta]
     report: Any = None
     summary: str | None = None
     gates_failed: bool = False
     signal_name: str | None = None  # the stop signal that ended the run, if one did
 
 
-def create_run_dir(out: Path, label: str, now: datetime | None = None) -> Path:
-    """``out/<YYYY-MM-DDTHH-MM-SS>_<label>``, with ``-2``, ``-3``... if it exists."""
-    stamp = (now or datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
-    out.mkdir(parents=True, exist_ok=True)
-    base = f"{stamp}_{label}"
-    for n in range(1, 1000):
-        path = out / (base if n == 1 else f"{base}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"no free run directory for {base} in {out}")
-
-
-def slo_dict(spec: str | None) -> dict[str, Any] | None:
-    """The SLO for the report's capacity search: ``{"p99_ms", "error_ratio", "spec"}``."""
+def slo_dict(spec: str | None) -> SloDoc | None:
+    """The SLO for the report's capacity search: ``{"spec", "p99_ms", "error_ratio"}``."""
     if not spec:
         return None
     from reports.gates import slo_limits
 
     p99, err = slo_limits(parse_slo(spec))
-    out: dict[str, Any] = {"spec": spec}
-    if p99 is not None:
-        out["p99_ms"] = p99
-    if err is not None:
-        out["error_ratio"] = err
-    return out
+    return SloDoc(spec=spec, p99_ms=p99, error_ratio=err)
 
 
 def config_document(
@@ -79,7 +72,7 @@ def config_document(
     argv: Sequence[str],
     kind: str,
     sources: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> RunDoc:
     """The ``config.json`` of a run (``plans`` None: a capacity search decides its trials);
     ``sources`` are the settings taken from the environment and the config file
     (``loadtests.config.setting_sources``), which the command line alone does not show."""
@@ -87,65 +80,63 @@ def config_document(
     # stairs set the model and the load of each step themselves; the trials of a sweep
     # that is no capacity search are steps of fixed load, of the step_* lengths
     model, stairs, stepped = load_shape(config, kind)
-    load: dict[str, Any] = {
-        "model": model,
-        "users": None if stairs and config.sweep_users else config.users,
-        "rate": None if stairs else config.rate,
-        "spawn_rate": config.effective_spawn_rate,
-        "duration_s": config.step_duration_s if stepped else config.duration_s,
-        "warmup_s": config.step_warmup_s if stepped else config.warmup_s,
-        "trials": (None if plans is None else config.step_trials if stepped
-                   else config.trials),
-        "scenario": config.scenario if config.locustfile is None else "custom",
-        "order": config.order,
-        "think_time_s": config.think_time_s,
-        "processes": config.processes,
-        "open_late_ms": config.open_late_ms,
-        "open_drop_after_ms": config.open_drop_after_ms,
-        "open_max_behind": config.open_max_behind,
-        "drain_s": config.drain_s,
-    }
+    search = None
     if model == "capacity":
-        load["search"] = {
-            "start": config.search_start, "floor": config.search_floor,
-            "resolution": config.search_resolution, "warmup_s": config.search_warmup_s,
-            "duration_s": config.search_duration_s, "confirm_trials": config.confirm_trials,
-            "slo_factor": config.slo_factor, "unit": "iterations/s",
-        }
-    doc: dict[str, Any] = {
-        "label": config.label,
-        "kind": kind,
-        "targets": {name: dict(values) for name, values in targets.items()},
-        "load": load,
-        "gateway_profile": config.gateway_profile,
-        "gateway_timeout_s": config.gateway_timeout_s,
-        "seed": config.seed,
-        "merchants": config.merchants,
-        "database": knobs["database_url"] or "embedded",
-        "redis": knobs["redis_url"] or "embedded",
-        "baseline": "legacy" if "legacy" in config.targets else config.targets[0],
-        "schedule": [p.name for p in plans] if plans is not None else None,
-        "command": ["paybench", *argv],
-        "settings_from": dict(sources) if sources is not None else None,
-        "knobs": knobs,
-        "complete": False,
-        "started_at": time.time(),
-    }
-    slo = slo_dict(config.slo)
-    if slo:
-        doc["slo"] = slo
-    if kind == "sweep":
-        if config.sweep_users or config.sweep_rates:
-            load["sweep"] = {
-                "by": "users" if config.sweep_users else "rate",
-                "steps": list(config.sweep_users or config.sweep_rates),
-            }
-        if config.sweep_profiles:
-            doc["profile_sweep"] = {"profiles": list(config.sweep_profiles)}
-        if config.sweep_gateway_ms:
-            doc["gateway_sweep"] = {"latencies_ms": list(config.sweep_gateway_ms),
-                                    "call": "auth", "p99_factor": 4}
-    return doc
+        search = SearchDoc(
+            start=config.search_start, floor=config.search_floor,
+            resolution=config.search_resolution, warmup_s=config.search_warmup_s,
+            duration_s=config.search_duration_s, confirm_trials=config.confirm_trials,
+            slo_factor=config.slo_factor, unit="iterations/s",
+        )
+    sweep = None
+    if kind == "sweep" and (config.sweep_users or config.sweep_rates):
+        sweep = SweepDoc(by="users" if config.sweep_users else "rate",
+                         steps=tuple(config.sweep_users or config.sweep_rates))
+    load = LoadDoc(
+        model=model,
+        users=None if stairs and config.sweep_users else config.users,
+        rate=None if stairs else config.rate,
+        spawn_rate=config.effective_spawn_rate,
+        duration_s=config.step_duration_s if stepped else config.duration_s,
+        warmup_s=config.step_warmup_s if stepped else config.warmup_s,
+        trials=(None if plans is None else config.step_trials if stepped
+                else config.trials),
+        scenario=config.scenario if config.locustfile is None else "custom",
+        order=config.order,
+        think_time_s=config.think_time_s,
+        processes=config.processes,
+        open_late_ms=config.open_late_ms,
+        open_drop_after_ms=config.open_drop_after_ms,
+        open_max_behind=config.open_max_behind,
+        drain_s=config.drain_s,
+        search=search,
+        sweep=sweep,
+    )
+    return RunDoc(
+        label=config.label,
+        kind=kind,
+        targets={name: dict(values) for name, values in targets.items()},
+        load=load,
+        gateway_profile=config.gateway_profile,
+        gateway_timeout_s=config.gateway_timeout_s,
+        seed=config.seed,
+        merchants=config.merchants,
+        database=knobs["database_url"] or "embedded",
+        redis=knobs["redis_url"] or "embedded",
+        baseline="legacy" if "legacy" in config.targets else config.targets[0],
+        schedule=tuple(p.name for p in plans) if plans is not None else None,
+        command=("paybench", *argv),
+        settings_from=SettingsFromDoc.from_json(sources) if sources is not None else None,
+        knobs=knobs,
+        complete=False,
+        started_at=time.time(),
+        slo=slo_dict(config.slo),
+        profile_sweep=(ProfileSweepDoc(profiles=tuple(config.sweep_profiles))
+                       if kind == "sweep" and config.sweep_profiles else None),
+        gateway_sweep=(GatewaySweepDoc(latencies_ms=tuple(config.sweep_gateway_ms),
+                                       call="auth", p99_factor=4)
+                       if kind == "sweep" and config.sweep_gateway_ms else None),
+    )
 
 
 def target_settings(config: RunConfig, urls: Mapping[str, str],
@@ -185,9 +176,9 @@ def fetch_ledger(gateway_url: str) -> Any:
         return None
 
 
-# Adaptive work (a capacity search) decides its trials as it goes: it gets the runner and a
-# way to record settings it derived (the latency objective) in config.json.
-Adaptive = Callable[[TrialRunner, Callable[[str, Any], None]], None]
+# Adaptive work (a capacity search) decides its trials as it goes: it gets the runner and
+# config.json, to record settings it derived (the latency objective).
+Adaptive = Callable[[TrialRunner, RunDocFile], None]
 
 
 def execute(
@@ -206,16 +197,16 @@ def execute(
     run_dir = create_run_dir(config.out, config.label)
     log(f"run directory: {run_dir}")
     t0 = time.monotonic()
-    trials: list[dict[str, Any]] = []
+    trials: list[TrialMeta] = []
     complete, reason = False, None
     stopped_by: str | None = None
-    config_path = run_dir / "config.json"
-    doc = config_document(config, targets=target_settings(config, {}, None),
-                          plans=plans if isinstance(plans, Sequence) else schedule,
-                          argv=argv, kind=kind, sources=sources)
-    write_json(config_path, doc)
+    config_file = RunDocFile(run_dir, config_document(
+        config, targets=target_settings(config, {}, None),
+        plans=plans if isinstance(plans, Sequence) else schedule,
+        argv=argv, kind=kind, sources=sources))
+    config_file.save()
     try:
-        _in_stack(config, plans, run_dir, doc, trials, base_env=base_env, log=log, t0=t0)
+        _in_stack(config, plans, config_file, trials, base_env=base_env, log=log, t0=t0)
         complete = True
     except RunInterrupted as exc:
         reason, stopped_by = exc.reason, exc.signal_name
@@ -224,26 +215,27 @@ def execute(
         stopped_by = exc.name if isinstance(exc, StopSignal) else "SIGINT"
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-    doc["complete"] = complete
-    doc["ended_at"] = time.time()
+    doc = config_file.doc
+    doc.complete = complete
+    doc.ended_at = time.time()
     if reason:
-        doc["incomplete_reason"] = reason
+        doc.incomplete_reason = reason
         log(f"run stopped early: {reason}")
-    write_json(config_path, doc)
+    config_file.save()
     log(f"[{time.monotonic() - t0:6.1f}s] trials done; rendering report")
     outcome = RunOutcome(run_dir, complete, reason, trials, signal_name=stopped_by)
     render(outcome, config, log)
     return outcome
 
 
-def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive, run_dir: Path,
-              doc: dict[str, Any], results: list[dict[str, Any]], *,
+def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive,
+              config_file: RunDocFile, results: list[TrialMeta], *,
               base_env: Mapping[str, str], log: Callable[[str], None], t0: float) -> None:
     """Start the stack, run the trials in it (each appended to ``results`` as it ends, so
     an interrupted run keeps them), keep the gateway's ledger."""
     from stack.services import Stack
 
-    config_path = run_dir / "config.json"
+    run_dir = config_file.run_dir
     log(f"[{time.monotonic() - t0:6.1f}s] stack starting "
         f"(targets {', '.join(config.targets)}, workers {config.workers}, "
         f"pool {config.db_pool_size}, gateway profile {config.gateway_profile})")
@@ -251,29 +243,24 @@ def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive, run_dir:
         urls = dict(stack.urls)
         log(f"[{time.monotonic() - t0:6.1f}s] stack up: "
             + ", ".join(f"{k} {v}" for k, v in urls.items()))
-        doc["targets"] = target_settings(config, urls, _describe(stack))
-        doc["gateway"] = fetch_gateway_profile(stack.gateway_url)
-        write_json(config_path, doc)
+        config_file.doc.targets = target_settings(config, urls, _describe(stack))
+        config_file.doc.gateway = fetch_gateway_profile(stack.gateway_url)
+        config_file.save()
         _write_environment(run_dir, stack, config)
         keys = {t: [m.api_key for m in stack.merchants.get(t, [])] or list(config.api_keys)
                 for t in config.targets}
         runner = TrialRunner(run_dir, config, urls=urls, api_keys=keys, stack=stack,
                              base_env=base_env, log=log, started=t0)
         runner.results = results
-
-        def note(key: str, value: Any) -> None:
-            doc[key] = value
-            write_json(config_path, doc)
-
         try:
             if isinstance(plans, Sequence):
                 runner.run(plans)
             else:
-                plans(runner, note)
+                plans(runner, config_file)
         finally:
             ledger = fetch_ledger(stack.gateway_url)
             if ledger is not None:
-                write_json(run_dir / "gateway_ledger.json", ledger)
+                write_ledger(run_dir, ledger)
 
 
 def stack_config(config: RunConfig, run_dir: Path, base_env: Mapping[str, str]) -> Any:
@@ -317,7 +304,7 @@ def _write_environment(run_dir: Path, stack: Any, config: RunConfig) -> None:
     env.setdefault("python", sys.version)
     env.setdefault("pid", os.getpid())
     env["load_generator"] = {"processes": config.processes, "locust": _locust_version()}
-    write_json(run_dir / "environment.json", env)
+    write_environment(run_dir, env)
 
 
 def _locust_version() -> str | None:
@@ -342,10 +329,10 @@ def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -
         outcome.summary = fallback_summary(outcome.trials)
 
 
-def fallback_summary(trials: Sequence[Mapping[str, Any]]) -> str:
+def fallback_summary(trials: Sequence[TrialMeta]) -> str:
     """A plain per-trial table when the report package is unavailable."""
     lines = [f"{'trial':<14} {'valid':<6} {'measured':>9} {'failures':>9}"]
     for t in trials:
-        lines.append(f"{t['target']}-{t['index']:<8} {t['valid']!s:<6} "
-                     f"{t['requests_measured']:>9} {t['failures']:>9}")
+        lines.append(f"{t.target}-{t.index:<8} {t.valid!s:<6} "
+                     f"{t.requests_measured:>9} {t.failures:>9}")
     return "\n".join(lines)

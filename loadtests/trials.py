@@ -8,6 +8,7 @@ shuffle per round) so that drift of the shared machine hits them alike.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -21,7 +22,9 @@ from loadtests.config import RunConfig, open_cap
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.idle import StillBusy, wait_for_all
 from loadtests.locust_process import LoadSpec, LocustProcess
-from loadtests.merge import PartsSummary, merge_trial
+from loadtests.merge import PartsSummary, assess, merge_trial
+from rundir import layout
+from rundir.trial import TrialMeta, write_trial_meta
 
 STARTUP_MARGIN_S = 30.0
 
@@ -60,7 +63,7 @@ class TrialPlan:
 
     @property
     def name(self) -> str:
-        return f"{self.target}-{self.index}"
+        return layout.trial_name(self.target, self.index)
 
 
 def interleave(targets: Sequence[str], rounds: int, order: str, seed: int) -> list[str]:
@@ -136,36 +139,6 @@ def plan_sweep(config: RunConfig) -> list[TrialPlan]:
     return plans
 
 
-def assess(
-    summary: PartsSummary, *, config: RunConfig, exit_code: int | None, interrupted: str | None
-) -> list[str]:
-    """Why a trial's numbers cannot be trusted (empty when they can)."""
-    reasons: list[str] = []
-    if interrupted:
-        reasons.append(f"incomplete: {interrupted}")
-    if exit_code not in (0, None) and not interrupted:
-        reasons.append(f"locust exited with code {exit_code}")
-    if summary.cpu_warning:
-        reasons.append(
-            f"load generator CPU above 90% (cpu_warning, max {summary.cpu_max:.0f}%): "
-            "add --processes or a bigger machine"
-        )
-    if summary.scheduled:
-        behind = summary.generator_behind / summary.scheduled
-        if behind > config.open_max_behind:
-            reasons.append(
-                f"the load generator fell behind its schedule: {summary.generator_behind} of "
-                f"{summary.scheduled} starts were late or dropped while a user was free "
-                f"({behind:.1%} > {config.open_max_behind:.1%}; worst lag "
-                f"{summary.max_lag_ms:.0f} ms, generator CPU max {summary.cpu_max:.0f}%): "
-                "the generator process was starved of CPU; use --processes or a rate this "
-                "machine can generate"
-            )
-    if summary.measured == 0:
-        reasons.append("no request was measured after the warm-up")
-    return reasons
-
-
 def trial_line(fig: Mapping[str, Any]) -> str:
     """The console's line for a finished trial, from the report's figures of it
     (``loadtests.capacity.trial_figures``): the same requests, rate and errors."""
@@ -197,13 +170,6 @@ def set_gateway_profile(gateway_url: str, profile: str, auth_ms: float | None = 
         response.read()
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a reader never sees half a file)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
-
-
 class TrialRunner:
     """Runs planned trials one by one into ``<run_dir>/trials/``."""
 
@@ -227,9 +193,9 @@ class TrialRunner:
         self.base_env = dict(base_env)
         self.log = log
         self.started = time.monotonic() if started is None else started
-        self.results: list[dict[str, Any]] = []
+        self.results: list[TrialMeta] = []
 
-    def run(self, plans: Sequence[TrialPlan]) -> list[dict[str, Any]]:
+    def run(self, plans: Sequence[TrialPlan]) -> list[TrialMeta]:
         """Run every plan in order; raises RunInterrupted after saving a partial trial.
 
         After each trial the console shows the figures the report shows for it.
@@ -245,9 +211,9 @@ class TrialRunner:
             self.log("         " + trial_line(trial_figures(self.run_dir, plan.name)))
         return self.results
 
-    def run_one(self, plan: TrialPlan) -> dict[str, Any]:
+    def run_one(self, plan: TrialPlan) -> TrialMeta:
         """One trial: reset, sample resources, drive Locust, merge, write trial.json."""
-        trial_dir = self.run_dir / "trials" / plan.name
+        trial_dir = layout.trial_dir(self.run_dir, plan.name)
         trial_dir.mkdir(parents=True, exist_ok=False)
         idle_wait_s: float | None = None
         busy: str | None = None
@@ -290,8 +256,8 @@ class TrialRunner:
         if exit_code not in (0, None) and not interrupted:
             reasons.append("locust log: " + locust.log_tail(5).replace("\n", " | ")[-400:])
         trial = self._trial_json(plan, started_at, summary, reasons, interrupted is None)
-        trial["idle_wait_s"] = idle_wait_s
-        write_json(trial_dir / "trial.json", trial)
+        trial = dataclasses.replace(trial, idle_wait_s=idle_wait_s)
+        write_trial_meta(trial_dir, trial)
         self.results.append(trial)
         if interrupted:
             raise RunInterrupted(interrupted, stop_signal)
@@ -323,7 +289,7 @@ class TrialRunner:
             own = stack.processes() if stack is not None else []
             return own + locust.pids()
 
-        sampler = ResourceSampler(processes, trial_dir / "resources.csv")
+        sampler = ResourceSampler(processes, trial_dir / layout.RESOURCES)
         sampler.start()
         return sampler
 
@@ -345,50 +311,49 @@ class TrialRunner:
         summary: PartsSummary,
         reasons: list[str],
         complete: bool,
-    ) -> dict[str, Any]:
-        return {
-            "target": plan.target,
-            "index": plan.index,
-            "order": plan.order,
-            "model": "open" if plan.rate is not None else "closed",
-            "users": plan.users,
-            "rate": plan.rate,
-            "step": plan.step,
-            "offered": plan.offered,
-            "phase": plan.phase,
-            "aborted": summary.aborted,
-            "scenario": self.config.scenario if self.config.locustfile is None else "custom",
-            "warmup_s": plan.warmup_s,
-            "duration_s": plan.duration_s,
-            "started_at": summary.t_start if summary.t_start is not None else started_at,
-            "launched_at": started_at,
-            "ended_at": time.time(),
-            "valid": not reasons,
-            "invalid_reasons": reasons,
-            "complete": complete,
-            "window_start": summary.window_start,
-            "window_end": summary.window_end,
-            "drain_s": plan.drain_s if plan.drain_s is not None else self.config.drain_s,
-            "late_starts": summary.late_starts,
-            "dropped_starts": summary.dropped_starts,
-            "late_queued": summary.late_queued,
-            "dropped_queued": summary.dropped_queued,
-            "scheduled_starts": summary.scheduled,
-            "max_start_lag_ms": summary.max_lag_ms,
-            "timed_out": summary.timed_out,
-            "completed_in_window": summary.completed_in_window,
-            "ok_in_window": summary.ok_in_window,
-            "iterations_started": summary.iterations_started,
-            "iterations_completed": summary.iterations_completed,
-            "iterations_failed": summary.iterations_failed,
-            "iterations_unfinished": summary.iterations_unfinished,
-            "cpu_warning": summary.cpu_warning,
-            "locust_cpu_max": summary.cpu_max,
-            "requests": summary.requests,
-            "requests_measured": summary.measured,
-            "failures": summary.failures,
-            "gateway_profile": plan.gateway_profile or self.config.gateway_profile,
-            "gateway_latency_ms": plan.gateway_latency_ms,
-            "processes": self.config.processes,
-        }
-
+    ) -> TrialMeta:
+        return TrialMeta(
+            target=plan.target,
+            index=plan.index,
+            order=plan.order,
+            model="open" if plan.rate is not None else "closed",
+            users=plan.users,
+            rate=plan.rate,
+            step=plan.step,
+            offered=plan.offered,
+            phase=plan.phase,
+            aborted=summary.aborted,
+            scenario=self.config.scenario if self.config.locustfile is None else "custom",
+            warmup_s=plan.warmup_s,
+            duration_s=plan.duration_s,
+            started_at=summary.t_start if summary.t_start is not None else started_at,
+            launched_at=started_at,
+            ended_at=time.time(),
+            valid=not reasons,
+            invalid_reasons=tuple(reasons),
+            complete=complete,
+            window_start=summary.window_start,
+            window_end=summary.window_end,
+            drain_s=plan.drain_s if plan.drain_s is not None else self.config.drain_s,
+            late_starts=summary.late_starts,
+            dropped_starts=summary.dropped_starts,
+            late_queued=summary.late_queued,
+            dropped_queued=summary.dropped_queued,
+            scheduled_starts=summary.scheduled,
+            max_start_lag_ms=summary.max_lag_ms,
+            timed_out=summary.timed_out,
+            completed_in_window=summary.completed_in_window,
+            ok_in_window=summary.ok_in_window,
+            iterations_started=summary.iterations_started,
+            iterations_completed=summary.iterations_completed,
+            iterations_failed=summary.iterations_failed,
+            iterations_unfinished=summary.iterations_unfinished,
+            cpu_warning=summary.cpu_warning,
+            locust_cpu_max=summary.cpu_max,
+            requests=summary.requests,
+            requests_measured=summary.measured,
+            failures=summary.failures,
+            gateway_profile=plan.gateway_profile or self.config.gateway_profile,
+            gateway_latency_ms=plan.gateway_latency_ms,
+            processes=self.config.processes,
+        )

@@ -235,7 +235,8 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
 
 def _up(config: RunConfig, env: dict[str, str]) -> int:
     from loadtests.export import write_stack_postman
-    from loadtests.run import create_run_dir, stack_config
+    from loadtests.run import stack_config
+    from rundir.layout import create_run_dir
     from stack.errors import StackError
     from stack.services import Stack
 

@@ -20,9 +20,11 @@ from reports import capacity as rcap
 from reports import headline, stats
 from reports.gates import slo_breaches
 from reports.headline import headline_trials, is_plain
-from reports.load import TIMED_OUT, RunData, TrialData
+from reports.load import RunData, TrialData
 from reports.provenance import reproduction
 from reports.saturation import target_saturation
+from rundir.config import RunDoc
+from rundir.samples import MEASURED, TIMED_OUT
 
 SUMMARY_METRICS: tuple[str, ...] = (
     "throughput_rps", "goodput_rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
@@ -43,15 +45,14 @@ class Slo:
         return {"p99_ms": self.p99_ms, "error_ratio": self.error_ratio}
 
 
-def slo_from_config(config: dict[str, Any]) -> Slo:
+def slo_from_config(config: RunDoc) -> Slo:
     """``config.json``'s optional ``"slo": {"p99_ms", "error_ratio"}``, else the defaults."""
-    raw = config.get("slo")
-    if not isinstance(raw, dict):
-        return Slo()
     default = Slo()
-    p99 = raw.get("p99_ms", default.p99_ms)
-    err = raw.get("error_ratio", default.error_ratio)
-    return Slo(float(p99), float(err))
+    if config.slo is None:
+        return default
+    p99, err = config.slo.p99_ms, config.slo.error_ratio
+    return Slo(float(p99 if p99 is not None else default.p99_ms),
+               float(err if err is not None else default.error_ratio))
 
 
 def _num(value: Any) -> float | None:
@@ -75,15 +76,13 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
     """
     meta = trial.meta
     meas = trial.measured
-    window_known = _num(meta.get("window_start")) is not None and _num(
-        meta.get("window_end")) is not None
-    if window_known:
-        start, end = float(meta["window_start"]), float(meta["window_end"])
+    if meta.window_start is not None and meta.window_end is not None:
+        start, end = float(meta.window_start), float(meta.window_end)
     else:  # runs recorded before the trial clock existed
         start, end = stats.measured_window(
-            meas["t"].to_numpy(dtype=np.float64), started_at=_num(meta.get("started_at")),
-            ended_at=_num(meta.get("ended_at")), warmup_s=_num(meta.get("warmup_s")),
-            duration_s=_num(meta.get("duration_s")),
+            meas["t"].to_numpy(dtype=np.float64), started_at=_num(meta.started_at),
+            ended_at=_num(meta.ended_at), warmup_s=_num(meta.warmup_s),
+            duration_s=_num(meta.duration_s),
         )
         if math.isfinite(end):  # requests started after the window are not part of it
             meas = meas[meas["t"] <= end]
@@ -106,7 +105,7 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
     started = int(((t_all >= start) & (t_all < end)).sum())
     growth = stats.latency_growth(meas["t"].to_numpy(dtype=np.float64), lat,
                                   start=start, end=end)
-    iterations = _num(meta.get("iterations_completed"))
+    iterations = _num(meta.iterations_completed)
 
     cpu_roles: dict[str, float] = {}
     if trial.resources is not None and len(trial.resources) and math.isfinite(window):
@@ -117,20 +116,21 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
     target_cpu = cpu_roles.get(role or trial.target, math.nan)
     all_cpu = sum(cpu_roles.values()) if cpu_roles else math.nan
 
-    reasons = [str(r) for r in meta.get("invalid_reasons") or []]
-    runner_valid = meta.get("valid") is True
+    reasons = list(meta.invalid_reasons or ())
+    runner_valid = meta.valid is True
     if not runner_valid and not reasons:
-        reasons.append("marked invalid by the runner" if "valid" in meta else "validity unknown")
+        reasons.append("marked invalid by the runner" if meta.valid is not None
+                       else "validity unknown")
     extra = list(trial.problems)
-    complete = meta.get("complete") is True and not trial.problems
-    if meta.get("complete") is False:
+    complete = meta.complete is True and not trial.problems
+    if meta.complete is False:
         extra.append("trial did not complete")
-    if meta.get("cpu_warning") is True and not any("cpu" in r.lower() for r in reasons):
+    if meta.cpu_warning is True and not any("cpu" in r.lower() for r in reasons):
         extra.append("load generator CPU warning (above 90%)")
     if n == 0:
         extra.append("no measured samples")
     reasons.extend(r for r in extra if r not in reasons)
-    valid = runner_valid and not extra and meta.get("cpu_warning") is not True
+    valid = runner_valid and not extra and meta.cpu_warning is not True
 
     errors = meas.loc[(meas["ok"] == 0).to_numpy() & ~is_timed_out, "status"]
     errors_by_status = {str(k): int(v) for k, v in errors.value_counts().sort_index().items()}
@@ -138,44 +138,44 @@ def analyse_trial(trial: TrialData, role: str | None = None) -> dict[str, Any]:
         "trial": trial.dir_name,
         "target": trial.target,
         "index": trial.index,
-        "order": meta.get("order"),
+        "order": meta.order,
         "valid": valid,
         "invalid_reasons": reasons if not valid else [],
         "complete": complete,
-        "model": meta.get("model"),
-        "users": meta.get("users"),
-        "rate": meta.get("rate"),
-        "step": meta.get("step"),
-        "offered": meta.get("offered"),
-        "phase": meta.get("phase"),
-        "aborted": meta.get("aborted"),
-        "gateway_latency_ms": meta.get("gateway_latency_ms"),
-        "scenario": meta.get("scenario"),
-        "started_at": meta.get("started_at"),
-        "ended_at": meta.get("ended_at"),
+        "model": meta.model,
+        "users": meta.users,
+        "rate": meta.rate,
+        "step": meta.step,
+        "offered": meta.offered,
+        "phase": meta.phase,
+        "aborted": meta.aborted,
+        "gateway_latency_ms": meta.gateway_latency_ms,
+        "scenario": meta.scenario,
+        "started_at": meta.started_at,
+        "ended_at": meta.ended_at,
         "window_start": _clean(start),
         "window_s": _clean(window),
         "requests": n,
         "ok_requests": ok,
-        "warmup_requests": int((trial.samples["warmup"] != 0).sum()),
+        "warmup_requests": int((trial.samples["warmup"] != MEASURED).sum()),
         "completed_in_window": done,
         "started_rps": _clean(stats.rate(started, window)),
         "throughput_rps": _clean(stats.rate(done, window)),
         "goodput_rps": _clean(stats.rate(done_ok, window)),
         "iterations_rps": _clean(stats.rate(int(iterations), window))
         if iterations is not None else None,
-        "offered_rps": _num(meta.get("rate")),
+        "offered_rps": _num(meta.rate),
         "error_ratio": _clean(failed / n if n else math.nan),
         "timed_out": timed_out,
         **{f"{k}_ms": _clean(v) for k, v in pct.items()},
         "latency_growth": {k: _clean(v) for k, v in growth.items()},
         "errors_by_status": errors_by_status,
-        "late_starts": int(meta.get("late_starts") or 0),
-        "dropped_starts": int(meta.get("dropped_starts") or 0),
-        "late_queued": int(meta.get("late_queued") or 0),
-        "dropped_queued": int(meta.get("dropped_queued") or 0),
-        "scheduled_starts": int(meta.get("scheduled_starts") or 0),
-        "cpu_warning": bool(meta.get("cpu_warning")),
+        "late_starts": int(meta.late_starts or 0),
+        "dropped_starts": int(meta.dropped_starts or 0),
+        "late_queued": int(meta.late_queued or 0),
+        "dropped_queued": int(meta.dropped_queued or 0),
+        "scheduled_starts": int(meta.scheduled_starts or 0),
+        "cpu_warning": bool(meta.cpu_warning),
         "cpu_s_by_role": cpu_roles,
         "cpu_per_1k_target": _clean(stats.per_thousand(target_cpu, done)),
         "cpu_per_1k_all": _clean(stats.per_thousand(all_cpu, done)),
@@ -221,7 +221,7 @@ def summarise_target(run: RunData, trials: list[dict[str, Any]], target: str,
     own = [t for t in trials if t["target"] == target]
     used = headline_trials(trials, target, caps, point)
     summary = {m: _interval_dict(_values(used, m)) for m in SUMMARY_METRICS}
-    settings = (run.config.get("targets") or {}).get(target, {})
+    settings = (run.config.targets or {}).get(target, {})
     return {
         "settings": settings,
         "trials": len(own),
@@ -323,10 +323,10 @@ def capacity_search(run: RunData, trials: list[dict[str, Any]], targets: list[st
     if not figs:
         return None
     for fig, data in zip(trials, run.trials, strict=True):
-        fig.setdefault("gateway_profile", data.meta.get("gateway_profile"))
+        fig.setdefault("gateway_profile", data.meta.gateway_profile)
     keys = sorted({(f.get("gateway_latency_ms"), f.get("gateway_profile")) for f in figs},
                   key=lambda k: (k[0] is not None, k[0] or 0.0, str(k[1])))
-    swept = run.config.get("objectives") is not None
+    swept = run.config.objectives is not None
     points: list[dict[str, Any]] = []
     for latency, profile in keys:
         objective = rcap.objective_of(run.config, latency, profile if swept else None)
@@ -373,8 +373,8 @@ def pick_pair(run: RunData, targets: list[str]) -> tuple[str, str] | None:
     """(baseline, candidate): config ``baseline`` if set, else legacy vs engine, else order."""
     if len(targets) < 2:
         return None
-    base = run.config.get("baseline")
-    if not (isinstance(base, str) and base in targets):
+    base = run.config.baseline
+    if base is None or base not in targets:
         base = "legacy" if "legacy" in targets else targets[0]
     others = [t for t in targets if t != base]
     cand = "engine" if "engine" in others else others[0]
@@ -384,31 +384,29 @@ def pick_pair(run: RunData, targets: list[str]) -> tuple[str, str] | None:
 def completeness(run: RunData, trials: list[dict[str, Any]], n_targets: int) -> list[str]:
     """Reasons the run is incomplete (empty when complete)."""
     reasons = [p for p in run.problems if "trials" in p]
-    if run.config.get("complete") is False:  # the runner's own word, written at the end
-        why = run.config.get("incomplete_reason")
+    config = run.config
+    if config.complete is False:  # the runner's own word, written at the end
+        why = config.incomplete_reason
         reasons.append(f"run stopped early: {why}" if why else "the runner did not finish")
-    load = run.config.get("load") or {}
-    per_target = load.get("trials")
-    schedule = run.config.get("schedule")
-    if isinstance(schedule, list) and schedule:
+    per_target = config.load.trials if config.load is not None else None
+    schedule = config.schedule
+    if schedule:
         # trials a sweep skipped on purpose (the target had already broken) are not missing
-        present = {t["trial"] for t in trials} | set(run.config.get("skipped") or [])
-        missing = [str(name) for name in schedule if name not in present]
+        present = {t["trial"] for t in trials} | set(config.skipped or ())
+        missing = [name for name in schedule if name not in present]
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
             reasons.append(f"{len(schedule) - len(missing)} of {len(schedule)} planned trials "
                            f"present (missing {shown})")
-    elif isinstance(per_target, int) and per_target > 0:
+    elif per_target is not None and per_target > 0:
         steps = 1
-        sweep = load.get("sweep")
-        if isinstance(sweep, dict) and isinstance(sweep.get("steps"), list):
-            steps = max(len(sweep["steps"]), 1)
-        gw = run.config.get("gateway_sweep")
-        if isinstance(gw, dict) and isinstance(gw.get("latencies_ms"), list):
-            steps *= max(len(gw["latencies_ms"]), 1)
-        profiles = run.config.get("profile_sweep")
-        if isinstance(profiles, dict) and isinstance(profiles.get("profiles"), list):
-            steps *= max(len(profiles["profiles"]), 1)
+        sweep = config.load.sweep if config.load is not None else None
+        if sweep is not None and sweep.steps is not None:
+            steps = max(len(sweep.steps), 1)
+        if config.gateway_sweep is not None and config.gateway_sweep.latencies_ms is not None:
+            steps *= max(len(config.gateway_sweep.latencies_ms), 1)
+        if config.profile_sweep is not None and config.profile_sweep.profiles is not None:
+            steps *= max(len(config.profile_sweep.profiles), 1)
         expected = per_target * steps * max(n_targets, 1)
         if len(trials) < expected:
             reasons.append(f"{len(trials)} of {expected} planned trials present")
@@ -421,7 +419,7 @@ def _saturation(run: RunData, trials: list[dict[str, Any]], targets: list[str],
     """Closed-model runs: whether each target was saturated in its headline trials."""
     machine = run.environment.get("machine") or {}
     cores = machine.get("cpu_affinity") or machine.get("cpu_count_logical")
-    settings = run.config.get("targets") or {}
+    settings = run.config.targets or {}
     out = {}
     for name in targets:
         used = headline_trials(trials, name, caps)
@@ -433,7 +431,7 @@ def _saturation(run: RunData, trials: list[dict[str, Any]], targets: list[str],
 
 
 def _fairness(run: RunData, targets: list[str]) -> dict[str, Any]:
-    settings = run.config.get("targets") or {}
+    settings = run.config.targets or {}
     notes: list[str] = []
     for key in ("workers", "pool"):
         vals = {name: settings.get(name, {}).get(key) for name in targets}
@@ -442,10 +440,11 @@ def _fairness(run: RunData, targets: list[str]) -> dict[str, Any]:
             notes.append(f"{key} differ between targets ({shown})")
     return {
         "targets": {name: settings.get(name, {}) for name in targets},
-        "gateway_profile": run.config.get("gateway_profile"),
-        "gateway": run.config.get("gateway") or {},
-        "load": run.config.get("load") or {},
-        "seed": run.config.get("seed"),
+        "gateway_profile": run.config.gateway_profile,
+        "gateway": run.config.gateway or {},
+        # the load settings exactly as config.json recorded them
+        "load": run.config.recorded.get("load") or {},
+        "seed": run.config.seed,
         "notes": notes,
     }
 
@@ -455,23 +454,23 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     from reports.verdict import method_note, verdict  # wording lives beside its rules
 
     slo = slo or slo_from_config(run.config)
-    settings = run.config.get("targets") or {}
+    settings = run.config.targets or {}
 
     def role_of(target: str) -> str:
         role = (settings.get(target) or {}).get("role")
         return role if isinstance(role, str) and role else target
 
     trials = [analyse_trial(t, role_of(t.target)) for t in run.trials]
-    swept = run.config.get("profile_sweep")
-    if isinstance(swept, dict) and swept.get("profiles"):
-        default = run.config.get("gateway_profile")
+    swept = run.config.profile_sweep
+    if swept is not None and swept.profiles:
+        default = run.config.gateway_profile
         for info, trial in zip(trials, run.trials, strict=True):
-            info["gateway_profile"] = trial.meta.get("gateway_profile")
+            info["gateway_profile"] = trial.meta.gateway_profile
             # trials at a profile other than the run's default are sweep points only
             info["profile_swept"] = info["gateway_profile"] not in (None, default)
     targets = run.target_names()
     pair = pick_pair(run, targets)
-    seed = int(run.config.get("seed") or 0) if isinstance(run.config.get("seed"), int) else 0
+    seed = run.config.seed or 0
     # A pure sweep has no trials comparable across all its steps: its comparisons are
     # the capacity table and the per-level speedups instead.
     has_plain = any(is_plain(t) and t["valid"] for t in trials)
@@ -486,7 +485,7 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
                 if (cap := capacity(trials, name, slo)) is not None}
         gw = gateway_sweep(trials, pair[0], pair[1], seed=seed) if pair else None
         profiles = (gateway_sweep(trials, pair[0], pair[1], seed=seed, key="gateway_profile")
-                    if pair and isinstance(swept, dict) else None)
+                    if pair and swept is not None else None)
     incomplete = completeness(run, trials, len(targets))
     point = (searched["gateway_latency_ms"], searched["gateway_profile"]) if searched else None
     # the objective the header shows: the capacity search's, else the SLO
@@ -494,7 +493,6 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     limits = (float(objective["p99_ms"]), float(objective["error_ratio"]))
     summaries = {name: summarise_target(run, trials, name, caps, point=point, limits=limits)
                  for name in targets}
-    load = run.config.get("load") or {}
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "label": run.label,
@@ -506,7 +504,7 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "candidate": pair[1] if pair else None,
         "targets": summaries,
         # a sweep's figures are per step: no per-target medians across its steps are shown
-        "per_step": isinstance(load.get("sweep"), dict) or any(
+        "per_step": (run.config.load is not None and run.config.load.sweep is not None) or any(
             s["summary_scope"] == headline.ALL_STEPS for s in summaries.values()),
         "trials": trials,
         "comparisons": comparisons,
@@ -521,6 +519,6 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "load_problems": list(run.problems),
         "raw_files": list(run.files),
     }
-    results["verdict"] = verdict(results)
-    results["method"] = method_note(results)
+    results["verdict"] = verdict(results, run.config.load)
+    results["method"] = method_note(results, run.config.load)
     return results

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from reports import stats
+from rundir.config import ObjectiveDoc, RunDoc
 
 COMPLETED_MIN = 0.95
 BEHIND_MAX = 0.01
@@ -58,17 +59,25 @@ class Objective:
                 "basis_ms": self.basis_ms, "basis_target": self.basis_target,
                 "factor": self.factor, "explanation": self.explanation}
 
+    def to_doc(self) -> ObjectiveDoc:
+        """As config.json records it."""
+        return ObjectiveDoc(p99_ms=self.p99_ms, error_ratio=self.error_ratio,
+                            source=self.source, basis_ms=self.basis_ms,
+                            basis_target=self.basis_target, factor=self.factor,
+                            explanation=self.explanation)
+
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Objective:
-        """Read back what ``as_dict`` wrote."""
-        basis = doc.get("basis_ms")
-        factor = doc.get("factor")
-        return cls(p99_ms=float(doc["p99_ms"]), error_ratio=float(doc.get("error_ratio", 0.01)),
-                   source=str(doc.get("source", "given")),
-                   basis_ms=float(basis) if basis is not None else None,
-                   basis_target=doc.get("basis_target"),
-                   factor=float(factor) if factor is not None else None,
-                   explanation=str(doc.get("explanation", "")))
+    def from_doc(cls, doc: ObjectiveDoc) -> Objective:
+        """Read back what ``to_doc`` recorded (an objective needs its p99)."""
+        if doc.p99_ms is None:
+            raise ValueError("an objective without p99_ms")
+        return cls(p99_ms=float(doc.p99_ms),
+                   error_ratio=float(doc.error_ratio if doc.error_ratio is not None else 0.01),
+                   source=doc.source if doc.source is not None else "given",
+                   basis_ms=float(doc.basis_ms) if doc.basis_ms is not None else None,
+                   basis_target=doc.basis_target,
+                   factor=float(doc.factor) if doc.factor is not None else None,
+                   explanation=doc.explanation if doc.explanation is not None else "")
 
 
 def round_up(value: float) -> float:
@@ -247,15 +256,13 @@ def is_capacity_trial(fig: Mapping[str, Any]) -> bool:
     return fig.get("phase") in ("search", "confirm", "common")
 
 
-def objective_of(config: Mapping[str, Any], latency_ms: float | None = None,
+def objective_of(config: RunDoc, latency_ms: float | None = None,
                  profile: str | None = None) -> Objective | None:
     """The objective a run's capacity search used (per gateway setting in a sweep)."""
-    for doc in config.get("objectives") or []:
-        if doc.get("gateway_latency_ms") == latency_ms and doc.get("gateway_profile") in (
-                None, profile):
-            return Objective.from_dict(doc)
-    doc = config.get("objective")
-    return Objective.from_dict(doc) if isinstance(doc, Mapping) else None
+    for doc in config.objectives or ():
+        if doc.gateway_latency_ms == latency_ms and doc.gateway_profile in (None, profile):
+            return Objective.from_doc(doc)
+    return Objective.from_doc(config.objective) if config.objective is not None else None
 
 
 def summarise(figs: Sequence[Mapping[str, Any]], objective: Objective, *, baseline: str,

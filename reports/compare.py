@@ -32,6 +32,7 @@ from reports.gates import (
 )
 from reports.load import load_run
 from reports.render import build_results, jsonable
+from rundir.config import RunDoc
 
 COMPARED_METRICS: tuple[str, ...] = (
     "throughput_rps", "goodput_rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
@@ -47,6 +48,7 @@ ENVIRONMENT_KEYS: tuple[tuple[str, ...], ...] = (
 )
 # Settings in config.json that change the load a target gets; the number of trials and
 # their order change how precise a figure is, not what it measures, so they are not here.
+# Each path names fields of rundir.config.RunDoc (tests/rundir checks that they do).
 LOAD_KEYS: tuple[tuple[str, ...], ...] = (
     ("kind",), ("load", "model"), ("load", "users"), ("load", "rate"), ("load", "spawn_rate"),
     ("load", "scenario"), ("load", "duration_s"), ("load", "warmup_s"), ("load", "drain_s"),
@@ -125,17 +127,17 @@ def _get(data: Any, keys: tuple[str, ...]) -> Any:
     return data
 
 
-def config_differences(config_a: dict[str, Any], config_b: dict[str, Any]) -> list[str]:
+def config_differences(config_a: RunDoc, config_b: RunDoc) -> list[str]:
     """Settings that change the load and differ between two runs' config.json (a setting
     an older run did not record is not compared)."""
     diffs: list[str] = []
     for keys in LOAD_KEYS:
-        a, b = _get(config_a, keys), _get(config_b, keys)
+        # as recorded: a key an older run lacks is not the same as one recorded as null
+        a, b = _get(config_a.recorded, keys), _get(config_b.recorded, keys)
         if a is not _MISSING and b is not _MISSING and a != b:
             diffs.append(f"{'.'.join(keys)}: {_short(a)} -> {_short(b)}")
-    raw_a, raw_b = config_a.get("targets"), config_b.get("targets")
-    targets_a: dict[str, Any] = raw_a if isinstance(raw_a, dict) else {}
-    targets_b: dict[str, Any] = raw_b if isinstance(raw_b, dict) else {}
+    targets_a = config_a.targets or {}
+    targets_b = config_b.targets or {}
     if targets_a and targets_b and set(targets_a) != set(targets_b):
         diffs.append(f"targets: {', '.join(targets_a)} -> {', '.join(targets_b)}")
     for name in [t for t in targets_a if t in targets_b]:

@@ -24,6 +24,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter
 from reports import stats
 from reports.headline import ALL_STEPS
 from reports.load import RunData
+from rundir.trial import TrialMeta
 
 DPI = 100
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -184,8 +185,8 @@ def fig_latency_over_time(run: RunData, results: dict[str, Any]) -> Figure | Non
             ax.plot(binned.index, binned["p99"], color=color, ls=style, lw=1.4,
                     label=f"{label} p99")
             ax.plot(binned.index, binned["p50"], color=color, ls=style, lw=0.8, alpha=0.6)
-            warm = trial.meta.get("warmup_s")
-            if k == 0 and isinstance(warm, int | float) and warm > 0:
+            warm = trial.meta.warmup_s
+            if k == 0 and warm is not None and warm > 0:
                 ax.axvspan(0, float(warm), color="grey", alpha=0.15, label="warm-up (excluded)")
             end = info.get("window_start"), info.get("window_s")
             if k == 0 and all(isinstance(v, int | float) for v in end) and span > 0:
@@ -210,10 +211,10 @@ def _time_trials(results: dict[str, Any]) -> set[str] | None:
     return {name for info in results["targets"].values() for name in info["summary_trials"]}
 
 
-def _trial_origin(info: dict[str, Any], meta: dict[str, Any], t: np.ndarray[Any, Any]) -> float:
+def _trial_origin(info: dict[str, Any], meta: TrialMeta, t: np.ndarray[Any, Any]) -> float:
     """Start of the trial's schedule: window start minus warm-up, else its first sample."""
-    start, warm = info.get("window_start"), meta.get("warmup_s")
-    if isinstance(start, int | float) and isinstance(warm, int | float):
+    start, warm = info.get("window_start"), meta.warmup_s
+    if isinstance(start, int | float) and warm is not None:
         return float(start) - float(warm)
     started = info.get("started_at")
     return float(started) if isinstance(started, int | float) else float(t.min())

@@ -1,7 +1,8 @@
-"""Load a run directory (see the run-directory layout in the project plan) into pandas.
+"""Load a run directory (its format is ``rundir``'s) into pandas.
 
-Only this module touches the file system for reading; everything it returns is plain
-data that ``reports.stats`` and ``reports.analysis`` work on. A damaged run directory
+Only this module touches the file system for reading, through ``rundir``'s readers;
+everything it returns is plain data and ``rundir``'s typed documents, which
+``reports.stats`` and ``reports.analysis`` work on. A damaged run directory
 (no ``config.json``, unparsable JSON) raises ``RunDirError``. Damage confined to one
 trial (an interrupted run leaves a truncated ``samples.csv.gz`` or no ``trial.json``)
 does not: the trial is kept, its problems are listed, and the run is reported as
@@ -10,8 +11,6 @@ incomplete rather than refused.
 
 from __future__ import annotations
 
-import json
-import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,27 +20,23 @@ import pandas as pd
 from hdrh.histogram import HdrHistogram
 
 from reports.errors import RunDirError
+from rundir import layout
+from rundir.config import RunDoc, read_run_doc
+from rundir.files import read_environment, read_ledger
+from rundir.jsondoc import DocError, read_json
+from rundir.samples import (
+    MEASURED,
+    RESOURCE_COLUMNS,
+    RESOURCE_REQUIRED,
+    SAMPLE_COLUMNS,
+    SAMPLE_REQUIRED,
+    Sample,
+)
+from rundir.trial import TrialMeta
 
 # Explicit dtypes keep parsing fast on million-row files and memory small.
-SAMPLE_DTYPES: dict[str, str] = {
-    "t": "float64",
-    "name": "category",
-    "method": "category",
-    "latency_ms": "float64",
-    "status": "int32",
-    "ok": "int8",
-    "warmup": "int8",
-}
-RESOURCE_DTYPES: dict[str, str] = {
-    "t": "float64",
-    "role": "category",
-    "pid": "int64",
-    "cpu_s": "float64",
-    "rss_bytes": "float64",
-}
-TRIAL_DIR_RE = re.compile(r"^(?P<target>.+)-(?P<index>\d+)$")
-# The row of an iteration still running when the drain ended (loadtests.recorder.TIMED_OUT).
-TIMED_OUT = "(timed out)"
+SAMPLE_DTYPES: dict[str, str] = {name: col.dtype for name, col in SAMPLE_COLUMNS.items()}
+RESOURCE_DTYPES: dict[str, str] = {name: col.dtype for name, col in RESOURCE_COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,7 @@ class TrialData:
 
     dir_name: str
     path: Path
-    meta: dict[str, Any]
+    meta: TrialMeta
     samples: pd.DataFrame
     hdr: Any | None  # hdrh.histogram.HdrHistogram (untyped package)
     resources: pd.DataFrame | None
@@ -60,32 +55,29 @@ class TrialData:
     @property
     def target(self) -> str:
         """Target name from trial.json, else from the directory name."""
-        value = self.meta.get("target")
-        if isinstance(value, str):
-            return value
-        match = TRIAL_DIR_RE.match(self.dir_name)
-        return match.group("target") if match else self.dir_name
+        if self.meta.target is not None:
+            return self.meta.target
+        parsed = layout.parse_trial_name(self.dir_name)
+        return parsed[0] if parsed else self.dir_name
 
     @property
     def index(self) -> int:
         """1-based trial index per target."""
-        value = self.meta.get("index")
-        if isinstance(value, int):
-            return value
-        match = TRIAL_DIR_RE.match(self.dir_name)
-        return int(match.group("index")) if match else 0
+        if self.meta.index is not None:
+            return self.meta.index
+        parsed = layout.parse_trial_name(self.dir_name)
+        return parsed[1] if parsed else 0
 
     @property
     def order(self) -> int:
         """Global 0-based position in the interleaved schedule (large when unknown)."""
-        value = self.meta.get("order")
-        return value if isinstance(value, int) else 1_000_000 + self.index
+        return self.meta.order if self.meta.order is not None else 1_000_000 + self.index
 
     @property
     def measured(self) -> pd.DataFrame:
         """Requests of the iterations that started in the measured window (``warmup`` 0;
         1 is the warm-up, 2 after the window): the only rows latency statistics use."""
-        return self.samples[self.samples["warmup"] == 0]
+        return self.samples[self.samples["warmup"] == MEASURED]
 
 
 @dataclass(frozen=True)
@@ -93,7 +85,7 @@ class RunData:
     """Everything a report needs from one run directory."""
 
     path: Path
-    config: dict[str, Any]
+    config: RunDoc
     environment: dict[str, Any]
     trials: tuple[TrialData, ...]
     ledger: Any | None = None
@@ -103,27 +95,15 @@ class RunData:
     @property
     def label(self) -> str:
         """Run label from config.json, else the directory name."""
-        label = self.config.get("label")
-        return label if isinstance(label, str) and label else self.path.name
+        return self.config.label or self.path.name
 
     def target_names(self) -> list[str]:
         """Targets in config order, then any extra target that only appears in trials."""
-        names: list[str] = list((self.config.get("targets") or {}).keys())
+        names: list[str] = list((self.config.targets or {}).keys())
         for trial in self.trials:
             if trial.target not in names:
                 names.append(trial.target)
         return names
-
-
-def _read_json(path: Path, *, required: bool) -> Any:
-    if not path.exists():
-        if required:
-            raise RunDirError(path, "missing")
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunDirError(path, f"corrupt JSON ({exc})") from exc
 
 
 def empty_samples() -> pd.DataFrame:
@@ -132,14 +112,18 @@ def empty_samples() -> pd.DataFrame:
 
 
 def read_samples(path: Path) -> pd.DataFrame:
-    """Read ``samples.csv.gz`` with explicit dtypes; raises ``RunDirError`` if unreadable."""
+    """Read ``samples.csv.gz`` with explicit dtypes; raises ``RunDirError`` if unreadable.
+    A column added after the file was written gets its declared default."""
     try:
         frame = pd.read_csv(path, dtype=SAMPLE_DTYPES, engine="c")
     except (OSError, EOFError, zlib.error, ValueError, pd.errors.ParserError) as exc:
         raise RunDirError(path, f"unreadable samples ({exc})") from exc
-    missing = set(SAMPLE_DTYPES) - set(frame.columns)
+    missing = set(SAMPLE_REQUIRED) - set(frame.columns)
     if missing:
         raise RunDirError(path, f"missing columns {sorted(missing)}")
+    for name, default in Sample._field_defaults.items():
+        if name not in frame.columns:
+            frame[name] = pd.Series(default, index=frame.index, dtype=SAMPLE_DTYPES[name])
     return frame
 
 
@@ -149,7 +133,7 @@ def read_resources(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=RESOURCE_DTYPES)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise RunDirError(path, f"unreadable resources ({exc})") from exc
-    missing = {"t", "role", "pid", "cpu_s"} - set(frame.columns)
+    missing = set(RESOURCE_REQUIRED) - set(frame.columns)
     if missing:
         raise RunDirError(path, f"missing columns {sorted(missing)}")
     return frame
@@ -167,48 +151,48 @@ def load_trial(path: Path, run_root: Path) -> TrialData:
     """Load one ``trials/<target>-<n>/`` directory, collecting problems instead of failing."""
     problems: list[str] = []
     files: list[str] = []
-    meta_path = path / "trial.json"
-    meta: dict[str, Any] = {}
+    meta_path = path / layout.TRIAL_META
+    meta = TrialMeta(target=None, index=None)
     try:
-        raw = _read_json(meta_path, required=True)
+        raw = read_json(meta_path)
         if isinstance(raw, dict):
-            meta = raw
+            meta = TrialMeta.from_json(raw)
         else:
-            problems.append("trial.json is not an object")
-    except RunDirError as exc:
-        problems.append(f"trial.json {exc.reason}")
+            problems.append(f"{layout.TRIAL_META} is not an object")
+    except DocError as exc:
+        problems.append(f"{layout.TRIAL_META} {exc.reason}")
 
     samples = empty_samples()
-    samples_path = path / "samples.csv.gz"
+    samples_path = path / layout.SAMPLES
     if samples_path.exists():
         files.append(str(samples_path.relative_to(run_root)))
         try:
             samples = read_samples(samples_path)
         except RunDirError as exc:
-            problems.append(f"samples.csv.gz {exc.reason}")
+            problems.append(f"{layout.SAMPLES} {exc.reason}")
     else:
-        problems.append("samples.csv.gz missing")
+        problems.append(f"{layout.SAMPLES} missing")
 
     hdr = None
-    hdr_path = path / "latency.hdr"
+    hdr_path = path / layout.HDR
     if hdr_path.exists():
         files.append(str(hdr_path.relative_to(run_root)))
         try:
             hdr = read_hdr(hdr_path)
         except RunDirError as exc:
-            problems.append(f"latency.hdr {exc.reason}")
+            problems.append(f"{layout.HDR} {exc.reason}")
 
     resources = None
-    res_path = path / "resources.csv"
+    res_path = path / layout.RESOURCES
     if res_path.exists():
         files.append(str(res_path.relative_to(run_root)))
         try:
             resources = read_resources(res_path)
         except RunDirError as exc:
-            problems.append(f"resources.csv {exc.reason}")
+            problems.append(f"{layout.RESOURCES} {exc.reason}")
     if meta_path.exists():
         files.insert(0, str(meta_path.relative_to(run_root)))
-    locust_dir = path / "locust"
+    locust_dir = path / layout.LOCUST
     if locust_dir.is_dir():
         files.extend(str(p.relative_to(run_root)) for p in sorted(locust_dir.iterdir()))
     return TrialData(
@@ -230,23 +214,25 @@ def load_run(run_dir: Path | str) -> RunData:
         raise RunDirError(root, "run directory does not exist")
     if not root.is_dir():
         raise RunDirError(root, "not a directory")
-    config = _read_json(root / "config.json", required=True)
-    if not isinstance(config, dict):
-        raise RunDirError(root / "config.json", "expected a JSON object")
-    environment = _read_json(root / "environment.json", required=False)
+    try:
+        config = read_run_doc(root)
+    except DocError as exc:
+        raise RunDirError(exc.path, exc.reason) from exc
     problems: list[str] = []
+    try:
+        environment = read_environment(root)
+    except DocError as exc:
+        raise RunDirError(exc.path, exc.reason) from exc
     if environment is None:
-        problems.append("environment.json missing")
+        problems.append(f"{layout.ENVIRONMENT} missing")
         environment = {}
-    elif not isinstance(environment, dict):
-        raise RunDirError(root / "environment.json", "expected a JSON object")
     ledger = None
     try:
-        ledger = _read_json(root / "gateway_ledger.json", required=False)
-    except RunDirError as exc:
-        problems.append(f"gateway_ledger.json {exc.reason}")
+        ledger = read_ledger(root)
+    except DocError as exc:
+        problems.append(f"{layout.LEDGER} {exc.reason}")
 
-    trials_dir = root / "trials"
+    trials_dir = layout.trials_dir(root)
     trial_paths = (sorted(p for p in trials_dir.iterdir() if p.is_dir())
                    if trials_dir.is_dir() else [])
     if not trial_paths:
@@ -254,7 +240,7 @@ def load_run(run_dir: Path | str) -> RunData:
     trials = sorted(
         (load_trial(p, root) for p in trial_paths), key=lambda t: (t.order, t.target, t.index)
     )
-    files = [name for name in ("config.json", "environment.json", "gateway_ledger.json")
+    files = [name for name in (layout.CONFIG, layout.ENVIRONMENT, layout.LEDGER)
              if (root / name).exists()]
     return RunData(
         path=root,

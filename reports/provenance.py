@@ -10,6 +10,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from rundir.config import RunDoc
+
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, str):
@@ -21,21 +23,20 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
-def reproduction(config: dict[str, Any], environment: dict[str, Any]) -> dict[str, Any]:
+def reproduction(config: RunDoc, environment: dict[str, Any]) -> dict[str, Any]:
     """The command (with the ``PAYBENCH_*`` variables it ran with), the config file's
     settings, and the git commit; None where the run did not record them."""
-    command = config.get("command")
-    sources = config.get("settings_from") or {}
-    env = sources.get("env") or {}
+    sources = config.settings_from
+    env = (sources.env if sources is not None else None) or {}
     shown = None
-    if isinstance(command, list) and command:
+    if config.command:
         prefix = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in sorted(env.items()))
-        shown = (prefix + " " if prefix else "") + shlex.join(str(c) for c in command)
-    file = sources.get("file") or None
+        shown = (prefix + " " if prefix else "") + shlex.join(str(c) for c in config.command)
+    file = sources.file if sources is not None else None
     file_text = None
-    if isinstance(file, dict) and file.get("path"):
-        values = file.get("values") or {}
-        file_text = (f"{file['path']}: "
+    if file is not None and file.path:
+        values = file.values or {}
+        file_text = (f"{file.path}: "
                      + ("; ".join(f"{k} = {_toml_value(v)}" for k, v in values.items())
                         or "(empty)"))
     raw = environment.get("git")

@@ -9,7 +9,6 @@ review; the Markdown links ``figures/*.png`` beside it.
 from __future__ import annotations
 
 import base64
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from reports.analysis import Slo, analyse_run, slo_from_config
 from reports.figures import render_figures
 from reports.gates import breach_text, evaluate_slo, parse_slo, slo_limits
 from reports.load import RunData, load_run
+from rundir import layout
+from rundir.files import write_results
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,13 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
     """
     run = load_run(run_dir)
     results = build_results(run, slo, slo_targets)
-    fig_dir = run.path / "figures"
+    fig_dir = run.path / layout.FIGURES
     figures = render_figures(run, results, fig_dir)
     results["figures"] = [{"name": f.name, "title": f.title, "caption": f.caption,
-                           "file": f"figures/{f.path.name}"} for f in figures]
+                           "file": f"{layout.FIGURES}/{f.path.name}"} for f in figures]
     results = jsonable(results)
 
-    results_path = run.path / "results.json"
-    results_path.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n",
-                            encoding="utf-8")
+    results_path = write_results(run.path, results)
     embedded = [{"name": f.name, "title": f.title, "caption": f.caption,
                  "data": base64.b64encode(f.path.read_bytes()).decode("ascii")} for f in figures]
     first = next(iter(results["targets"].values()), None)
@@ -161,10 +160,10 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
                                                     for t in results["trials"])
     context = {"r": results, "scope_note": _scope_note(results), "coverage": coverage,
                "no_errors": no_errors, "sustained_rule": sustained_rule()}
-    html_path = run.path / "report.html"
+    html_path = run.path / layout.REPORT_HTML
     html_path.write_text(_environment(markdown=False).get_template("report.html.j2").render(
         figures=embedded, **context), encoding="utf-8")
-    md_path = run.path / "report.md"
+    md_path = run.path / layout.REPORT_MD
     md_path.write_text(_environment(markdown=True).get_template("report.md.j2").render(
         figures=embedded, **context), encoding="utf-8")
     return RenderedReport(run.path, results, results_path, html_path, md_path,

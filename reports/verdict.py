@@ -15,6 +15,7 @@ from typing import Any
 
 from reports.gates import breach_text
 from reports.stats import ALPHA
+from rundir.config import LoadDoc, SearchDoc, SweepDoc
 
 
 def fmt_ratio(value: float) -> str:
@@ -245,8 +246,10 @@ def _capacity_search_verdict(results: dict[str, Any], base: str,
     return {"text": " ".join(texts), **numbers}
 
 
-def verdict(results: dict[str, Any]) -> dict[str, Any]:
-    """The verdict dict stored in results.json: text plus the numbers it quotes."""
+def verdict(results: dict[str, Any], load: LoadDoc | None) -> dict[str, Any]:
+    """The verdict dict stored in results.json: text plus the numbers it quotes (``load``:
+    the run's load settings, from config.json)."""
+    load = load or LoadDoc()
     base, cand = results.get("baseline"), results.get("candidate")
     targets: dict[str, Any] = results.get("targets", {})
     # every key is always present so templates and readers need no special cases
@@ -279,8 +282,7 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
             return out | swept
         return out | {"text": f"No verdict: no trials of {base} and {cand} are comparable."}
 
-    model = (results.get("fairness", {}).get("load") or {}).get("model")
-    metric = "p99_ms" if model == "open" else "throughput_rps"
+    metric = "p99_ms" if load.model == "open" else "throughput_rps"
     m = comparison["metrics"][metric]
     ratio, low, high = m["ratio"], m["low"], m["high"]
     if ratio is None or not math.isfinite(ratio):
@@ -288,8 +290,7 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
                       "metric": metric}
     tail, significant = _significance(m)
     if metric == "throughput_rps":
-        users = (results.get("fairness", {}).get("load") or {}).get("users")
-        at = f" with {users} closed-model users" if users else ""
+        at = f" with {load.users} closed-model users" if load.users else ""
         head = f"{named(results, cand)} sustains {fmt_ratio(ratio)}x " \
                f"{_ci(low, high, m['confidence'])} {_of(results, base, 'throughput')}{at}"
     elif ratio >= 1:
@@ -315,23 +316,27 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _capacity_method(results: dict[str, Any], load: dict[str, Any]) -> str:
-    search = load.get("search") or {}
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _capacity_method(results: dict[str, Any], load: LoadDoc) -> str:
+    search = load.search or SearchDoc()
     objective = (results.get("capacity_search") or {}).get("objective") or {}
     parts = [
         "Capacity search, open model: each target is offered scenario iterations at fixed "
         "intended times (latency measured from the intended start, so queueing counts), "
-        f"from {search.get('start', '?'):g} iterations/s up a geometric ramp until a step is "
+        f"from {_or(search.start, '?'):g} iterations/s up a geometric ramp until a step is "
         "not sustained, then by bisection to within "
-        f"{search.get('resolution', 0.1):.0%}; a target is never stepped above a rate it "
+        f"{_or(search.resolution, 0.1):.0%}; a target is never stepped above a rate it "
         "failed, and a step stops as soon as its failure is certain.",
-        f"A step lasts {search.get('warmup_s', '?'):g} s warm-up + "
-        f"{search.get('duration_s', '?'):g} s; requests still running at the window's end "
+        f"A step lasts {_or(search.warmup_s, '?'):g} s warm-up + "
+        f"{_or(search.duration_s, '?'):g} s; requests still running at the window's end "
         f"are awaited (drain) and count in latency; throughput counts completions inside "
         "the window only.",
-        f"Each target's capacity is then confirmed by {search.get('confirm_trials', '?')} "
-        f"interleaved trial(s) of {load.get('warmup_s', '?'):g} s + "
-        f"{load.get('duration_s', '?'):g} s at the highest rate it sustained; the capacity is "
+        f"Each target's capacity is then confirmed by {_or(search.confirm_trials, '?')} "
+        f"interleaved trial(s) of {_or(load.warmup_s, '?'):g} s + "
+        f"{_or(load.duration_s, '?'):g} s at the highest rate it sustained; the capacity is "
         "the median of their completed requests/s with an order-statistic interval, the "
         "ratio a percentile bootstrap interval over those trials.",
     ]
@@ -340,17 +345,17 @@ def _capacity_method(results: dict[str, Any], load: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _stairs_method(results: dict[str, Any], load: dict[str, Any], sweep: dict[str, Any]) -> str:
+def _stairs_method(results: dict[str, Any], load: LoadDoc, sweep: SweepDoc) -> str:
     """The method of a stairs sweep: which stairs, how long each step, what each shows."""
-    steps = ", ".join(f"{v:g}" for v in sweep.get("steps") or [])
+    steps = ", ".join(f"{v:g}" for v in sweep.steps or ())
     slo = results.get("slo") or {}
     objective = (f"p99 <= {slo['p99_ms']:g} ms, errors <= {slo['error_ratio']:.2%}"
                  .replace(".00%", "%") if slo else "the objective")
-    trials = load.get("trials") or 1
-    timing = (f"{load['warmup_s']:g} s warm-up + {load['duration_s']:g} s"
-              if isinstance(load.get("warmup_s"), int | float)
-              and isinstance(load.get("duration_s"), int | float) else "one step's length")
-    if sweep.get("by") == "users":
+    trials = load.trials or 1
+    timing = (f"{load.warmup_s:g} s warm-up + {load.duration_s:g} s"
+              if load.warmup_s is not None and load.duration_s is not None
+              else "one step's length")
+    if sweep.by == "users":
         head = (f"Closed-model stairs of {steps} users: a slow server receives less load and "
                 "requests never sent have no latency (coordinated omission), so tails are "
                 "optimistic.")
@@ -364,43 +369,44 @@ def _stairs_method(results: dict[str, Any], load: dict[str, Any], sweep: dict[st
             "a median across steps.")
 
 
-def method_note(results: dict[str, Any]) -> str:
-    """How the numbers were taken, in two sentences a reviewer can check against the config."""
-    load = (results.get("fairness") or {}).get("load") or {}
-    model = load.get("model")
-    trials = load.get("trials")
-    if isinstance(load.get("sweep"), dict) and not results.get("capacity_search"):
-        return _stairs_method(results, load, load["sweep"])
+def method_note(results: dict[str, Any], load: LoadDoc | None) -> str:
+    """How the numbers were taken, in two sentences a reviewer can check against the config
+    (``load``: the run's load settings, from config.json)."""
+    load = load or LoadDoc()
+    model = load.model
+    trials = load.trials
+    if load.sweep is not None and not results.get("capacity_search"):
+        return _stairs_method(results, load, load.sweep)
     if model == "capacity" or results.get("capacity_search"):
         return _capacity_method(results, load)
     parts: list[str] = []
     if model == "open":
-        rate = load.get("rate")
-        parts.append("Open model" + (f" at {rate:g} requests/s" if isinstance(rate, int | float)
+        rate = load.rate
+        parts.append("Open model" + (f" at {rate:g} requests/s" if rate is not None
                                      else "") + ": latency is measured from each request's "
                      "intended start, so queueing in front of a slow server counts "
                      "(no coordinated omission); late and dropped starts are reported.")
     elif model == "closed":
-        users = load.get("users")
+        users = load.users
         parts.append("Closed model" + (f" with {users} users" if users else "")
                      + ": a slow server receives less load and requests never sent have no "
                      "latency (coordinated omission), so tails are optimistic; use the open "
                      "model for latency at a fixed rate.")
-    if isinstance(load.get("sweep"), dict):
+    if load.sweep is not None:
         parts.append("Offered load is stepped to find each target's knee.")
     timing = []
     if trials:
         steps = [what for what, present in (
-            ("step", isinstance(load.get("sweep"), dict)),
+            ("step", load.sweep is not None),
             ("gateway latency", bool(results.get("gateway_sweep"))),
             ("gateway profile", bool(results.get("profile_sweep"))),
         ) if present]  # fmt: skip
         per = "per target" + "".join(f" and {what}" for what in steps)
         timing.append(f"{trials} trial(s) {per}, interleaved")
-    if load.get("warmup_s") is not None:
-        timing.append(f"{load['warmup_s']:g} s warm-up excluded")
-    if load.get("duration_s") is not None:
-        timing.append(f"{load['duration_s']:g} s measured per trial")
+    if load.warmup_s is not None:
+        timing.append(f"{load.warmup_s:g} s warm-up excluded")
+    if load.duration_s is not None:
+        timing.append(f"{load.duration_s:g} s measured per trial")
     if timing:
         sentence = "; ".join(timing)
         parts.append(sentence[0].upper() + sentence[1:] + ".")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import shutil
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rundir.config import ShadowRunDoc, write_shadow_run_doc
+from rundir.layout import create_run_dir
 from shadow import pipeline
 from shadow.errors import EnvironmentFailed, ShadowConfigError
 from shadow.mirror import PollSettings
@@ -53,15 +53,8 @@ class StackRunSettings:
 
 
 def _run_dir(settings: StackRunSettings) -> Path:
-    stamp = time.strftime("%Y-%m-%dT%H-%M-%S")
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in settings.label)
-    out = settings.runs_dir / f"{stamp}_{safe}"
-    n = 1
-    while out.exists():
-        n += 1
-        out = settings.runs_dir / f"{stamp}_{safe}-{n}"
-    out.mkdir(parents=True)
-    return out
+    return create_run_dir(settings.runs_dir, safe)
 
 
 def _key_maps(
@@ -120,12 +113,12 @@ def run_shadow(settings: StackRunSettings, rules: Rules) -> tuple[Path, dict[str
         "seed": settings.seed, "capture": str(settings.capture or "generated"),
         "replayed_in_s": round(stats.elapsed_s, 2),
     }
-    (out / "config.json").write_text(json.dumps({
-        "label": settings.label, "kind": "shadow", "sides": sides, "targets": described,
-        "gateway_profile": settings.gateway_profile, "seed": settings.seed,
-        "rate": settings.rate, "payments": settings.payments,
-        "rules": dataclasses.asdict(rules, dict_factory=_public),
-    }, indent=2, default=str) + "\n")
+    write_shadow_run_doc(out, ShadowRunDoc(
+        label=settings.label, sides=sides, targets=described,
+        gateway_profile=settings.gateway_profile, seed=settings.seed,
+        rate=settings.rate, payments=settings.payments,
+        rules=dataclasses.asdict(rules, dict_factory=_public),
+    ))
     summary = pipeline.report_dir(out, rules, meta=meta)
     return out, summary
 

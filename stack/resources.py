@@ -1,14 +1,13 @@
 """CPU and memory of every process of a trial, sampled into resources.csv.
 
-Rows are ``t, role, pid, cpu_s, rss_bytes``: ``cpu_s`` is the cumulative
-user+system CPU time of that one process (children get rows of their own, so
+Rows are ``rundir.samples.Resource`` (``t, role, pid, cpu_s, rss_bytes``): ``cpu_s`` is
+the cumulative user+system CPU time of that one process (children get rows of their own, so
 nothing is counted twice), which lets the report compute CPU seconds per
 1,000 requests from the first and last sample of each pid.
 """
 
 from __future__ import annotations
 
-import csv
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,9 +16,10 @@ from types import TracebackType
 
 import psutil
 
+from rundir.samples import RESOURCE_HEADER, Resource, ResourceWriter
 from stack.processes import with_descendants
 
-COLUMNS = ("t", "role", "pid", "cpu_s", "rss_bytes")
+COLUMNS = RESOURCE_HEADER
 
 ProcessList = Sequence[tuple[str, int]] | Callable[[], Sequence[tuple[str, int]]]
 
@@ -72,12 +72,11 @@ class ResourceSampler(threading.Thread):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with self.path.open("w", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(COLUMNS)
+                writer = ResourceWriter(fh)
                 while True:
                     stopping = self._stop_event.is_set()
                     rows = self.sample()
-                    writer.writerows(rows)
+                    writer.write(rows)
                     fh.flush()
                     self.rows_written += len(rows)
                     if stopping:
@@ -104,10 +103,10 @@ class ResourceSampler(threading.Thread):
         self._cache[pid] = proc
         return proc
 
-    def sample(self) -> list[tuple[str, str, int, str, int]]:
+    def sample(self) -> list[Resource]:
         """One row per live process right now (roles of the first listing win)."""
         now = time.time()
-        rows: list[tuple[str, str, int, str, int]] = []
+        rows: list[Resource] = []
         seen: set[int] = set()
         targets = self._targets()
         if self.include_children:
@@ -127,5 +126,5 @@ class ResourceSampler(threading.Thread):
                     rss = member.memory_info().rss
             except psutil.Error:  # exited between listing and reading
                 continue
-            rows.append((f"{now:.3f}", role, pid, f"{cpu.user + cpu.system:.3f}", rss))
+            rows.append(Resource(now, role, pid, cpu.user + cpu.system, rss))
         return rows

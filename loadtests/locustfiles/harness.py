@@ -248,13 +248,10 @@ def _on_quitting(environment: Any, **_kw: Any) -> None:
     recorder: Recorder | None = _state["recorder"]
     if recorder is None:
         return
-    extra: dict[str, Any] = {"role": _role(environment)}
     pacer: Pacer | None = _state["pacer"]
-    if pacer is not None and pacer.open:
-        extra["open"] = pacer.counts()
-    if pacer is not None and pacer.aborted:
-        extra["aborted"] = pacer.aborted
-    recorder.close(extra)
+    recorder.close(role=_role(environment),
+                   open_counts=pacer.counts() if pacer is not None and pacer.open else None,
+                   aborted=(pacer.aborted or None) if pacer is not None else None)
 
 
 def _export_user() -> None:

@@ -55,7 +55,7 @@ def test_search_finds_the_capacity_of_slots_times_service_time(tmp_path: Path) -
         assert fig["throughput_rps"] <= CAPACITY + SLOTS / window + 1e-9, fig
         if fig["offered_rps"] > 84.0:
             assert assess_step(fig, objective).sustained is False, fig
-    recorded = sum(t["requests"] for t in runner.results)
+    recorded = sum(t.requests or 0 for t in runner.results)
     assert served >= recorded  # the harness never counts a request the server did not serve
 
 
@@ -68,9 +68,9 @@ def test_open_model_on_a_fast_endpoint_has_no_errors_or_cut_off_requests(tmp_pat
         trial = runner.run_one(TrialPlan(target="ref", index=1, order=0, users=200, rate=200,
                                          warmup_s=1.0, duration_s=3.0))
     fig = trial_figures(tmp_path, "ref-1")
-    assert trial["valid"], trial["invalid_reasons"]
-    assert trial["failures"] == 0
-    assert trial["timed_out"] == 0
+    assert trial.valid, trial.invalid_reasons
+    assert trial.failures == 0
+    assert trial.timed_out == 0
     assert fig["error_ratio"] == 0.0
     assert fig["requests"] == 600  # every slot of the window, each measured once
     # completions inside the window: every one, give or take one at each edge

@@ -120,8 +120,9 @@ def test_hand_run_workers_merge_into_a_readable_trial(tmp_path: Path) -> None:
     (trial,) = run.trials
     assert trial.problems == ()
     assert (trial.target, trial.index) == ("ping", 1)
-    assert trial.meta["valid"]
-    assert trial.meta["model"] == "closed"
+    assert trial.meta.valid
+    assert trial.meta.model == "closed"
+    assert trial.meta.merged_by_hand is True
     samples = trial.samples
     assert len(samples) == sum(len(r) for r in per_worker.values()) == out.merge_out["requests"]
     assert samples["t"].is_monotonic_increasing
@@ -137,7 +138,7 @@ def test_hand_run_workers_merge_into_a_readable_trial(tmp_path: Path) -> None:
     measured = trial.measured
     assert 0 < len(measured) < len(samples)
     assert isinstance(trial.hdr, HdrHistogram)
-    assert trial.hdr.get_total_count() == len(measured) == trial.meta["requests_measured"]
+    assert trial.hdr.get_total_count() == len(measured) == trial.meta.requests_measured
     with gzip.open(out.trial_dir / "samples.csv.gz", "rt") as fh:
         assert fh.readline().strip() == "t,name,method,latency_ms,status,ok,warmup"
 
@@ -162,8 +163,8 @@ def test_hand_run_open_model_workers_interleave(tmp_path: Path) -> None:
     run = load_run(out.run_dir)
     (trial,) = run.trials
     assert trial.problems == ()
-    assert trial.meta["model"] == "open"
-    assert trial.meta["scheduled_starts"] > 0
+    assert trial.meta.model == "open"
+    assert (trial.meta.scheduled_starts or 0) > 0
     ping = trial.samples[trial.samples["name"].astype(str) == "GET /ping"]
     starts = ping["t"].tolist()
     gaps = [b - a for a, b in itertools.pairwise(starts)]

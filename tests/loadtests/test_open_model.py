@@ -10,16 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loadtests.open_model import (
-    AFTER,
-    MEASURED,
-    WARMUP,
-    OpenSchedule,
-    OpenSettings,
-    TrialClock,
-    behind_fraction,
-)
+from loadtests.open_model import OpenSchedule, OpenSettings, TrialClock, behind_fraction
 from loadtests.trials import TrialPlan, TrialRunner
+from rundir.samples import AFTER, MEASURED, WARMUP
 from tests.loadtests.conftest import ping_config
 from tests.loadtests.servers import stall_server
 
@@ -100,7 +93,7 @@ def _run(tmp_path: Path, name: str, **overrides: object) -> pd.DataFrame:
                              base_env=dict(os.environ), log=lambda _line: None)
         trial = runner.run_one(TrialPlan(target=name, index=1, order=0, users=cfg.users,
                                          rate=cfg.rate, warmup_s=0.5, duration_s=3.5))
-    assert trial["complete"]
+    assert trial.complete
     with gzip.open(tmp_path / "trials" / f"{name}-1" / "samples.csv.gz", "rt") as fh:
         samples = pd.read_csv(fh)
     measured: pd.DataFrame = samples[samples["warmup"] == 0]

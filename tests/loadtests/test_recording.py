@@ -9,8 +9,9 @@ from hdrh.histogram import HdrHistogram
 
 from loadtests.merge import merge_trial
 from loadtests.open_model import TrialClock
-from loadtests.recorder import TIMED_OUT, Recorder, RecorderSettings
+from loadtests.recorder import Recorder, RecorderSettings
 from loadtests.scenarios import checks
+from rundir.samples import TIMED_OUT
 
 PAYMENT = {
     "id": "pay_0123456789abcdef01234567", "object": "payment", "order_id": "ord_1",
@@ -45,7 +46,7 @@ def test_parts_merge_into_one_sorted_trial(tmp_path: Path) -> None:
         for i in range(4):
             rec.record(t=100.0 + offset + i, name="GET /ping", method="GET",
                        latency_ms=1.5 + i, status=200, ok=True)
-        rec.close({"role": f"worker{n}"})
+        rec.close(role=f"worker{n}")
     # A process killed mid-write leaves a torn gzip member: the merge keeps what is whole.
     with (parts / "worker9.samples.csv.gz").open("wb") as fh:
         fh.write(gzip.compress(b"1.0,x,GET,1.0,200,1,1\n")[:-6])

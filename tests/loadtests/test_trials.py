@@ -66,7 +66,7 @@ def test_trials_are_interleaved_and_reset_first(tmp_path: Path) -> None:
         trials = runner.run(plan_run(cfg))
     assert [c for c in stack.calls if c[0] == "reset"] == [
         ("reset", "a"), ("reset", "b"), ("reset", "a"), ("reset", "b")]
-    assert [(t["target"], t["index"], t["order"]) for t in trials] == [
+    assert [(t.target, t.index, t.order) for t in trials] == [
         ("a", 1, 0), ("b", 1, 1), ("a", 2, 2), ("b", 2, 3)]
     trial_dir = tmp_path / "trials" / "b-2"
     meta = json.loads((trial_dir / "trial.json").read_text())
@@ -95,9 +95,9 @@ def test_cpu_warning_marks_the_trial_invalid(tmp_path: Path) -> None:
         runner = TrialRunner(tmp_path, cfg, urls={"legacy": url}, api_keys={}, stack=None,
                              base_env=dict(os.environ), log=lambda _l: None)
         trial = runner.run(plan_run(cfg)[:1])[0]
-    assert trial["cpu_warning"] is True
-    assert trial["valid"] is False
-    assert any("cpu_warning" in r for r in trial["invalid_reasons"])
+    assert trial.cpu_warning is True
+    assert trial.valid is False
+    assert any("cpu_warning" in r for r in trial.invalid_reasons or ())
 
 
 def test_several_generator_processes_share_the_schedule(tmp_path: Path) -> None:
@@ -108,9 +108,9 @@ def test_several_generator_processes_share_the_schedule(tmp_path: Path) -> None:
         runner = TrialRunner(tmp_path, cfg, urls={"legacy": url}, api_keys={}, stack=None,
                              base_env=dict(os.environ), log=lambda _l: None)
         trial = runner.run(plan_run(cfg)[:1])[0]
-    assert trial["processes"] == 2
-    assert abs(trial["scheduled_starts"] - 120) <= 2
-    assert trial["dropped_starts"] == 0
+    assert trial.processes == 2
+    assert abs((trial.scheduled_starts or 0) - 120) <= 2
+    assert trial.dropped_starts == 0
     with gzip.open(tmp_path / "trials" / "legacy-1" / "samples.csv.gz", "rt") as fh:
         intended = sorted(float(line.split(",")[0]) for line in list(fh)[1:])
     gaps = [b - a for a, b in itertools.pairwise(intended)]

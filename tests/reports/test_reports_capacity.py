@@ -74,7 +74,8 @@ def test_objective_is_derived_from_pooled_unloaded_latencies() -> None:
     assert "200 requests of legacy, engine at 2 iterations/s" in objective.explanation
     assert rcap.round_up(624.0) == 630.0
     assert rcap.round_up(87.2) == 88.0
-    assert rcap.Objective.from_dict(objective.as_dict()) == objective
+    assert rcap.Objective.from_doc(objective.to_doc()) == objective
+    assert objective.to_doc().to_json() == objective.as_dict()  # config.json as results.json
     with pytest.raises(ValueError, match="no unloaded latency"):
         rcap.derive_objective({"legacy": []})
 

@@ -89,10 +89,10 @@ def test_user_stairs_are_named_as_such(tmp_path: Path) -> None:
     config = resolve({"sweep_users": "4,16"}, env={}, cwd=tmp_path)
     doc = config_document(config, targets={}, plans=[], argv=["sweep", "--sweep-users", "4,16"],
                           kind="sweep")
-    assert (doc["load"]["model"], doc["load"]["users"]) == ("closed", None)
-    assert doc["load"]["sweep"] == {"by": "users", "steps": [4, 16]}
-    note = method_note({"fairness": {"load": doc["load"]},
-                        "slo": {"p99_ms": 500.0, "error_ratio": 0.01}})
+    assert doc.load is not None
+    assert (doc.load.model, doc.load.users) == ("closed", None)
+    assert doc.to_json()["load"]["sweep"] == {"by": "users", "steps": [4, 16]}
+    note = method_note({"slo": {"p99_ms": 500.0, "error_ratio": 0.01}}, doc.load)
     assert note.startswith("Closed-model stairs of 4, 16 users")
     assert "3 s warm-up + 15 s" in note
     assert "20 users" not in note

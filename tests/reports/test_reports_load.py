@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,23 @@ def test_samples_after_the_window_are_not_counted(small_run: Path) -> None:
     full = next(t for t in run.trials if t.dir_name == "engine-1").measured
     assert info["requests"] < 0.6 * len(full)
     assert info["throughput_rps"] > 150
+
+
+def test_older_layout_reads_like_todays(small_run: Path, make_run: Any, tmp_path: Path) -> None:
+    """The committed fixture, written before every file had one writer (sparser trial.json
+    and config.json, three-decimal latencies), gives the same figures as the same run
+    written by today's writers (CPU aside: resources.csv now has the sampler's precision)."""
+    today = make_run.make_run(tmp_path / "today", make_run.RunSpec(
+        invalid={"legacy-2": "locust CPU warning fired (load generator above 90% CPU)"}))
+    old, new = analyse_run(load_run(small_run)), analyse_run(load_run(today))
+
+    def without_cpu(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: without_cpu(v) for k, v in value.items() if "cpu" not in k}
+        if isinstance(value, list):
+            return [without_cpu(v) for v in value]
+        return value
+
+    for key in ("trials", "targets", "comparisons", "verdict", "method", "incomplete_reasons"):
+        assert without_cpu(old[key]) == without_cpu(new[key]), key
+    assert old["run_dir"] != new["run_dir"]
