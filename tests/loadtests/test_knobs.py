@@ -39,7 +39,9 @@ def test_every_field_is_a_complete_declaration() -> None:
     default parses back from its own variable's text."""
     assert list(SETTINGS) == [f.name for f in dataclasses.fields(RunConfig)]
     for name, knob in SETTINGS.items():
-        assert knob.flag.startswith("--") and knob.commands and knob.help, name
+        assert knob.flag.startswith("--"), name
+        assert knob.commands, name
+        assert knob.help, name
         assert knob.env == env_name(name) == "PAYBENCH_" + name.upper()
         assert knob.parse(to_env(knob.default)) == knob.default, name
     assert len({k.flag for k in SETTINGS.values()}) == len(SETTINGS)
