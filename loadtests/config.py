@@ -302,8 +302,6 @@ class RunConfig:
 
 SETTINGS: dict[str, Knob] = declared(RunConfig)
 KNOBS = tuple(SETTINGS)
-DOCS = {name: k.help for name, k in SETTINGS.items()}
-PARSERS = {name: k.parse for name, k in SETTINGS.items()}
 CHILD_KNOBS = tuple(name for name, k in SETTINGS.items() if k.child)
 
 QUICK: dict[str, Any] = {

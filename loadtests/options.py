@@ -50,14 +50,13 @@ def show_default(value: Any) -> str:
 
 def add_options(parser: argparse.ArgumentParser, command: str) -> None:
     """The flags of ``command``, each defaulting to None so 'not given' is distinguishable."""
-    defaults = RunConfig()
     if command in QUICK_FLAG.commands:
         parser.add_argument("--quick", action="store_true",
                             help=("short preset: " + QUICK_DOC).replace("%", "%%"))
     for option in OPTIONS:
         if command not in option.commands:
             continue
-        shown = show_default(getattr(defaults, option.name))
+        shown = show_default(option.default)
         text = option.help + (f" (default: {shown})" if shown else "")
         if option.flag_help is not None:
             text = option.flag_help.format(help=text)
@@ -151,11 +150,10 @@ def _cell(text: str) -> str:
 
 def knob_table() -> str:
     """Markdown table of every knob: flag, environment variable, default, commands, help."""
-    defaults = RunConfig()
     lines = ["| flag | environment / paybench.toml | default | commands | what it sets |",
              "|---|---|---|---|---|"]
     for option in OPTIONS:
-        shown = show_default(getattr(defaults, option.name))
+        shown = show_default(option.default)
         flag = option.flag + (f" {option.metavar} (repeatable)" if option.repeatable else "")
         commands = ", ".join(c for c in COMMANDS if c in option.commands)
         lines.append(f"| `{flag}` | `{option.env}` / `{option.name}` | "
