@@ -16,13 +16,15 @@ from typing import Any
 
 import yaml
 
+from payments.errors import PaybenchError
+
 RESOURCE = "openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # Served by both services but outside the route table of ``payments.api``.
 OPERATIONS_PATHS = frozenset({"/ping", "/_stats", "/health", "/metrics"})
 
 
-class ContractError(Exception):
+class ContractError(PaybenchError):
     """The contract document is missing or not a valid OpenAPI mapping."""
 
 

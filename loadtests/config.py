@@ -1,5 +1,10 @@
 """Run configuration: every knob, its default, and how sources override each other.
 
+Each knob is declared once, as a field of :class:`RunConfig` (name, type, default, flag,
+commands, help, check, whether the Locust child reads it: see :mod:`loadtests.knobs`);
+the parsers, the docs, the flags (:mod:`loadtests.options`), the child's environment and
+what the child reads back (:func:`child_config`) are derived from the fields.
+
 Resolution happens once, at the CLI edge, into a frozen :class:`RunConfig`. Precedence,
 lowest first:
 
@@ -24,77 +29,246 @@ import difflib
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests import checks
+from loadtests.checks import (
+    GATEWAY_PROFILES,
+    MODELS,
+    ORDERS,
+    SCENARIOS,
+    SERVICE_TARGETS,
+    parse_slo,
+)
 from loadtests.errors import ConfigError
+from loadtests.knobs import (
+    ALL,
+    LOAD,
+    RUN,
+    SWEEP,
+    Knob,
+    at_least_one,
+    declared,
+    each,
+    env_name,
+    knob,
+    not_negative,
+    one_of,
+    positive,
+    rule,
+    to_env,
+    unless_none,
+)
 
-SERVICE_TARGETS = ("legacy", "engine", "sanic")
 DEFAULT_TARGETS = SERVICE_TARGETS  # paybench run measures every service unless --targets says
-MODELS = ("capacity", "closed", "open")
-SCENARIOS = ("checkout", "browse", "refunds", "retry_storm", "mixed", "ping")
-GATEWAY_PROFILES = ("instant", "fast", "realistic")
-ORDERS = ("alternate", "abba", "shuffle")
 # Open model: default concurrency cap = this many seconds of arrivals, so iterations that
 # wait for a slow gateway (or poll a pending payment) do not exhaust the users.
 OPEN_CAP_SECONDS = 5.0
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+POLLING = ("checkout", "refunds", "mixed")  # the scenarios that poll a pending payment
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The effective configuration of one ``paybench run`` or ``paybench sweep``."""
+    """The effective configuration of one ``paybench run`` or ``paybench sweep``.
 
-    label: str = "run"
-    targets: tuple[str, ...] = DEFAULT_TARGETS
-    scenario: str = "checkout"
-    load_model: str = "capacity"
-    users: int = 20
-    spawn_rate: float | None = None
-    rate: float | None = None
-    duration_s: float = 8.0
-    warmup_s: float = 2.0
-    trials: int = 5  # 5 vs 5 is the fewest that lets Mann-Whitney reach p < 0.01
-    slo_factor: float = 2.0
-    search_start: float = 2.0
-    search_floor: float = 0.25
-    search_resolution: float = 0.10
-    search_warmup_s: float = 2.0
-    search_duration_s: float = 8.0
-    confirm_trials: int = 5
-    order: str = "alternate"
-    think_time_s: float = 0.0
-    processes: int = 1
-    workers: int = 2
-    db_pool_size: int = 10
-    gateway_profile: str = "fast"
-    gateway_timeout_s: float = 10.0
-    reconcile_interval_s: float = 0.0
-    merchants: int = 4
-    seed: int = 1
-    database_url: str | None = None
-    redis_url: str | None = None
-    target_urls: tuple[tuple[str, str], ...] = ()
-    api_keys: tuple[str, ...] = ()
-    out: Path = Path("runs")
-    slo: str | None = None
-    slo_targets: tuple[str, ...] = ()
-    locustfile: Path | None = None
-    open_late_ms: float = 50.0
-    open_drop_after_ms: float = 1000.0
-    open_max_behind: float = 0.05
-    stop_timeout_s: float = 2.0
-    drain_s: float = 5.0
-    idle_timeout_s: float = 120.0
-    sweep_users: tuple[int, ...] = ()
-    sweep_rates: tuple[float, ...] = ()
-    sweep_profiles: tuple[str, ...] = ()
-    sweep_gateway_ms: tuple[float, ...] = ()
-    step_duration_s: float = 15.0
-    step_warmup_s: float = 3.0
-    step_trials: int = 1
+    Each field declares a knob: ``knob(default, flag, commands, help, ...)``. The order
+    of the fields is the order of ``--help`` and of the README table.
+    """
+
+    # -- the stack: every command that starts one -------------------------------------------
+    label: str = knob("run", "--label", ALL, "name appended to the run directory")
+    targets: tuple[str, ...] = knob(
+        DEFAULT_TARGETS, "--targets", ALL,
+        "comma list of targets to measure (legacy, engine, or names given by target_urls)",
+        check=checks.targets)
+    workers: int = knob(2, "--workers", ALL,
+                        "server worker processes per target (same for every target)",
+                        check=at_least_one)
+    db_pool_size: int = knob(10, "--db-pool-size", ALL,
+                             "database connections per worker (same for every target)",
+                             check=at_least_one)
+    gateway_profile: str = knob("fast", "--gateway-profile", ALL,
+                                "gateway simulator profile: " + ", ".join(GATEWAY_PROFILES),
+                                check=one_of(GATEWAY_PROFILES))
+    gateway_timeout_s: float = knob(10.0, "--gateway-timeout", ALL,
+                                    "service-side timeout of a gateway call", check=positive)
+    reconcile_interval_s: float = knob(0.0, "--reconcile-interval", ALL,
+                                       "services' background reconciler period, 0 = off",
+                                       check=not_negative)
+    merchants: int = knob(
+        4, "--merchants", ALL,
+        "demo merchants provisioned per target (users use their keys round-robin)",
+        check=at_least_one)
+    seed: int = knob(1, "--seed", ALL,
+                     "seed of the simulator, demo data and shuffled trial order", child=True)
+    database_url: str | None = knob(None, "--database-url", ALL,
+                                    "PostgreSQL DSN (unset: embedded PostgreSQL)",
+                                    check=checks.url_of("postgres"))
+    redis_url: str | None = knob(None, "--redis-url", ALL, "Redis URL (unset: embedded Redis)",
+                                 check=checks.url_of("redis"))
+    target_urls: tuple[tuple[str, str], ...] = knob(
+        (), "--target-url", ALL,
+        "already running targets, name=URL comma list (not started or reset)",
+        metavar="NAME=URL", repeatable=True,
+        flag_help="an already running target (repeatable; {help})")
+    # The child gets the keys of its trial's target (a started target's own merchants).
+    api_keys: tuple[str, ...] = knob(
+        (), "--api-keys", ALL,
+        "merchant API keys for targets given by target_urls (comma list)", child=True)
+    out: Path = knob(Path("runs"), "--out", ALL,
+                     "directory under which run directories are created")
+    # -- the load ---------------------------------------------------------------------------
+    scenario: str = knob("checkout", "--scenario", LOAD,
+                         "load scenario: " + ", ".join(SCENARIOS), check=checks.scenario)
+    locustfile: Path | None = knob(None, "--locustfile", LOAD,
+                                   "custom locustfile replacing the built-in scenario",
+                                   check=checks.locustfile)
+    load_model: str = knob(
+        "capacity", "--model", LOAD,
+        "capacity (search each target's capacity at the latency objective), closed "
+        "(--users concurrent users) or open (--rate iterations/s); --users and --rate imply "
+        "theirs", check=one_of(MODELS))
+    users: int = knob(
+        20, "--users", LOAD,
+        "closed model: concurrent users; open model: concurrency cap (by default "
+        "max(20, 5 s of arrivals)); capacity search: the cap's floor (cap = max(users, 5 s "
+        "of arrivals))", check=at_least_one)
+    spawn_rate: float | None = knob(
+        None, "--spawn-rate", LOAD,
+        "users started per second (default: all users within one second)",
+        check=unless_none(positive))
+    rate: float | None = knob(
+        None, "--rate", LOAD,
+        "open model: scenario iterations started per second (unset = closed model)",
+        check=unless_none(positive))
+    duration_s: float = knob(8.0, "--duration", LOAD,
+                             "measured seconds per trial (capacity search: the probe and each "
+                             "confirmation trial)", check=positive)
+    warmup_s: float = knob(2.0, "--warmup", LOAD,
+                           "warm-up seconds per trial, recorded but excluded from the numbers",
+                           check=not_negative)
+    drain_s: float = knob(
+        5.0, "--drain", LOAD,
+        "seconds iterations still running at the window's end are awaited (they count in "
+        "latency; those still running after that are timed out)", check=positive)
+    # 5 vs 5 is the fewest that lets Mann-Whitney reach p < 0.01
+    trials: int = knob(5, "--trials", frozenset({RUN}),
+                       "closed/open model: trials per target, interleaved across targets",
+                       check=at_least_one)
+    order: str = knob(
+        "alternate", "--order", LOAD,
+        "trial order: alternate (A B A B), abba (A B B A), shuffle (seeded, per round)",
+        check=one_of(ORDERS))
+    think_time_s: float = knob(0.0, "--think-time", LOAD,
+                               "closed model: pause between a user's iterations",
+                               check=not_negative, child=True)
+    poll_interval_s: float = knob(
+        0.2, "--poll-interval", LOAD,
+        "seconds between reads of a payment still processing at the gateway (or of "
+        "refunds not yet settled)", check=positive, child=True, scenarios=POLLING)
+    poll_max: int = knob(
+        25, "--poll-max", LOAD,
+        "reads of a payment still processing (or of refunds not yet settled) before an "
+        "iteration stops waiting", check=not_negative, child=True, scenarios=POLLING)
+    retry_concurrency: int = knob(
+        4, "--retry-concurrency", LOAD,
+        "retry storm: identical requests sent at once with one Idempotency-Key",
+        check=at_least_one, child=True, scenarios=("retry_storm", "mixed"))
+    browse_pool: int = knob(5, "--browse-pool", LOAD,
+                            "browse: payments each user creates at start, then reads",
+                            check=at_least_one, child=True, scenarios=("browse",))
+    processes: int = knob(1, "--processes", LOAD,
+                          "Locust processes generating load (one core each)",
+                          check=at_least_one, child=True)
+    idle_timeout_s: float = knob(
+        120.0, "--idle-timeout", LOAD,
+        "seconds to wait before a trial for targets to finish queued requests (answer /ping "
+        "quickly); a trial that starts on a busy target is invalid", check=positive)
+    stop_timeout_s: float = knob(
+        2.0, "--stop-timeout", LOAD,
+        "custom locustfile: seconds its users may finish after a trial's end",
+        check=not_negative)
+    open_late_ms: float = knob(
+        50.0, "--open-late-ms", LOAD,
+        "open model: a start later than this after its intended time is late",
+        check=positive, child=True)
+    open_drop_after_ms: float = knob(
+        1000.0, "--open-drop-after-ms", LOAD,
+        "open model: a start further behind than this is dropped", check=positive,
+        child=True)
+    open_max_behind: float = knob(
+        0.05, "--open-max-behind", LOAD,
+        "open model: share of starts the generator made late or dropped (while a user was "
+        "free) above which a trial is invalid",
+        check=rule(lambda v: 0 <= v <= 1, "must be within 0..1"))
+    slo: str | None = knob(
+        None, "--slo", LOAD,
+        "latency objective and SLO gates, e.g. p99<500ms,errors<1%: the capacity search "
+        "uses it instead of a derived one; a tripped gate exits 1", check=checks.slo)
+    slo_targets: tuple[str, ...] = knob(
+        (), "--slo-targets", LOAD,
+        "targets the SLO gates apply to (default: the candidates, every target but the "
+        "baseline)")
+    # -- the capacity search ----------------------------------------------------------------
+    slo_factor: float = knob(
+        2.0, "--slo-factor", LOAD,
+        "capacity search: latency objective = this x the p99 of every target's requests at "
+        "the start rate, rounded up (unless --slo gives one)",
+        check=rule(lambda v: v > 1, "must be > 1"))
+    search_start: float = knob(
+        2.0, "--search-start", LOAD,
+        "capacity search: first offered rate (iterations/s), low enough to be unloaded",
+        check=positive)
+    search_floor: float = knob(
+        0.25, "--search-floor", LOAD,
+        "capacity search: lowest rate tried when a target fails the first one", check=positive)
+    search_resolution: float = knob(
+        0.10, "--search-resolution", LOAD,
+        "capacity search: bisect until the bracket is this narrow (0.1 = 10%)",
+        check=rule(lambda v: 0 < v < 1, "must be within 0..1"))
+    search_warmup_s: float = knob(2.0, "--search-warmup", LOAD,
+                                  "capacity search: warm-up seconds of a search step",
+                                  check=not_negative)
+    search_duration_s: float = knob(8.0, "--search-duration", LOAD,
+                                    "capacity search: measured seconds of a search step",
+                                    check=positive)
+    confirm_trials: int = knob(
+        5, "--confirm-trials", LOAD,
+        "capacity search: confirmation trials per target at its capacity", check=at_least_one)
+    # -- sweeps -----------------------------------------------------------------------------
+    sweep_users: tuple[int, ...] = knob(
+        (), "--sweep-users", frozenset({SWEEP}),
+        "sweep: comma list of user counts (closed model stairs)",
+        check=each(lambda u: u >= 1, "must be >= 1"))
+    sweep_rates: tuple[float, ...] = knob(
+        (), "--sweep-rates", frozenset({SWEEP}),
+        "sweep: comma list of arrival rates (open model stairs)",
+        check=each(lambda r: r > 0, "must be > 0"))
+    sweep_profiles: tuple[str, ...] = knob(
+        (), "--sweep-profiles", frozenset({SWEEP}),
+        "sweep: comma list of gateway profiles (a capacity search at each, or crossed with "
+        "the stairs)",
+        check=each(lambda p: p in GATEWAY_PROFILES,
+                   f"must be among {', '.join(GATEWAY_PROFILES)}"))
+    sweep_gateway_ms: tuple[float, ...] = knob(
+        (), "--sweep-gateway-ms", frozenset({SWEEP}),
+        "sweep: comma list of gateway auth-call medians in ms, p99 = 4x median (a capacity "
+        "search at each, or crossed with the stairs)",
+        check=each(lambda g: g >= 0, "must be >= 0"))
+    step_duration_s: float = knob(
+        15.0, "--step-duration", frozenset({SWEEP}),
+        "sweep of fixed load (stairs, or --users/--rate at each gateway setting): measured "
+        "seconds per step", check=positive)
+    step_warmup_s: float = knob(3.0, "--step-warmup", frozenset({SWEEP}),
+                                "sweep of fixed load: warm-up seconds per step",
+                                check=not_negative)
+    step_trials: int = knob(
+        1, "--step-trials", frozenset({SWEEP}),
+        "sweep of fixed load: trials per target at each step (stairs are long; 1 by default)",
+        check=at_least_one)
 
     @property
     def model(self) -> str:
@@ -126,70 +300,9 @@ class RunConfig:
         return tuple(t for t in self.targets if self.external_url(t) is None)
 
 
-DOCS: dict[str, str] = {
-    "label": "name appended to the run directory",
-    "targets": "comma list of targets to measure (legacy, engine, or names given by target_urls)",
-    "scenario": "load scenario: " + ", ".join(SCENARIOS),
-    "load_model": "capacity (search each target's capacity at the latency objective), closed "
-    "(--users concurrent users) or open (--rate iterations/s); --users and --rate imply theirs",
-    "users": "closed model: concurrent users; open model: concurrency cap (by default "
-    "max(20, 5 s of arrivals)); capacity search: the cap's floor (cap = max(users, 5 s of "
-    "arrivals))",
-    "spawn_rate": "users started per second (default: all users within one second)",
-    "rate": "open model: scenario iterations started per second (unset = closed model)",
-    "duration_s": "measured seconds per trial (capacity search: the probe and each "
-    "confirmation trial)",
-    "warmup_s": "warm-up seconds per trial, recorded but excluded from the numbers",
-    "trials": "closed/open model: trials per target, interleaved across targets",
-    "slo_factor": "capacity search: latency objective = this x the p99 of every target's "
-    "requests at the start rate, rounded up (unless --slo gives one)",
-    "search_start": "capacity search: first offered rate (iterations/s), low enough to be unloaded",
-    "search_floor": "capacity search: lowest rate tried when a target fails the first one",
-    "search_resolution": "capacity search: bisect until the bracket is this narrow (0.1 = 10%)",
-    "search_warmup_s": "capacity search: warm-up seconds of a search step",
-    "search_duration_s": "capacity search: measured seconds of a search step",
-    "confirm_trials": "capacity search: confirmation trials per target at its capacity",
-    "order": "trial order: alternate (A B A B), abba (A B B A), shuffle (seeded, per round)",
-    "think_time_s": "closed model: pause between a user's iterations",
-    "processes": "Locust processes generating load (one core each)",
-    "workers": "server worker processes per target (same for every target)",
-    "db_pool_size": "database connections per worker (same for every target)",
-    "gateway_profile": "gateway simulator profile: " + ", ".join(GATEWAY_PROFILES),
-    "gateway_timeout_s": "service-side timeout of a gateway call",
-    "reconcile_interval_s": "services' background reconciler period, 0 = off",
-    "merchants": "demo merchants provisioned per target (users use their keys round-robin)",
-    "seed": "seed of the simulator, demo data and shuffled trial order",
-    "database_url": "PostgreSQL DSN (unset: embedded PostgreSQL)",
-    "redis_url": "Redis URL (unset: embedded Redis)",
-    "target_urls": "already running targets, name=URL comma list (not started or reset)",
-    "api_keys": "merchant API keys for targets given by target_urls (comma list)",
-    "out": "directory under which run directories are created",
-    "slo": "latency objective and SLO gates, e.g. p99<500ms,errors<1%: the capacity search "
-    "uses it instead of a derived one; a tripped gate exits 1",
-    "slo_targets": "targets the SLO gates apply to (default: the candidates, every target "
-    "but the baseline)",
-    "locustfile": "custom locustfile replacing the built-in scenario",
-    "open_late_ms": "open model: a start later than this after its intended time is late",
-    "open_drop_after_ms": "open model: a start further behind than this is dropped",
-    "open_max_behind": "open model: share of starts the generator made late or dropped (while "
-    "a user was free) above which a trial is invalid",
-    "stop_timeout_s": "custom locustfile: seconds its users may finish after a trial's end",
-    "drain_s": "seconds iterations still running at the window's end are awaited (they count "
-    "in latency; those still running after that are timed out)",
-    "idle_timeout_s": "seconds to wait before a trial for targets to finish queued requests "
-    "(answer /ping quickly); a trial that starts on a busy target is invalid",
-    "sweep_users": "sweep: comma list of user counts (closed model stairs)",
-    "sweep_rates": "sweep: comma list of arrival rates (open model stairs)",
-    "sweep_profiles": "sweep: comma list of gateway profiles (a capacity search at each, or "
-    "crossed with the stairs)",
-    "sweep_gateway_ms": "sweep: comma list of gateway auth-call medians in ms, p99 = 4x median "
-    "(a capacity search at each, or crossed with the stairs)",
-    "step_duration_s": "sweep of fixed load (stairs, or --users/--rate at each gateway "
-    "setting): measured seconds per step",
-    "step_warmup_s": "sweep of fixed load: warm-up seconds per step",
-    "step_trials": "sweep of fixed load: trials per target at each step (stairs are long; "
-    "1 by default)",
-}
+SETTINGS: dict[str, Knob] = declared(RunConfig)
+KNOBS = tuple(SETTINGS)
+CHILD_KNOBS = tuple(name for name, k in SETTINGS.items() if k.child)
 
 QUICK: dict[str, Any] = {
     "label": "quick",
@@ -214,167 +327,14 @@ QUICK_DOC = (
 )
 
 
-# -- value parsers: each accepts a native TOML value or a string from env/CLI ----------------
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("expected a non-empty string")
-    return value.strip()
-
-
-def _opt_str(value: object) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return _str(value)
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool):
-        raise ValueError("expected an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    raise ValueError(f"expected an integer, got {value!r}")
-
-
-def _float(value: object) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected a number")
-    try:
-        result = float(value) if isinstance(value, int | float | str) else math.nan
-    except ValueError:
-        raise ValueError(f"expected a number, got {value!r}") from None
-    if not math.isfinite(result):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return result
-
-
-def _opt_float(value: object) -> float | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return _float(value)
-
-
-def _list(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list | tuple):
-        return [str(v).strip() for v in value if str(v).strip()]
-    raise ValueError(f"expected a list or comma-separated string, got {value!r}")
-
-
-def _names(value: object) -> tuple[str, ...]:
-    items = _list(value)
-    for item in items:
-        if not _NAME.match(item):
-            raise ValueError(f"bad name {item!r}")
-    return tuple(items)
-
-
-def _ints(value: object) -> tuple[int, ...]:
-    return tuple(_int(v) for v in _list(value))
-
-
-def _floats(value: object) -> tuple[float, ...]:
-    return tuple(_float(v) for v in _list(value))
-
-
-def _pairs(value: object) -> tuple[tuple[str, str], ...]:
-    items = (
-        [f"{k}={v}" for k, v in value.items()] if isinstance(value, Mapping) else _list(value)
-    )
-    pairs: list[tuple[str, str]] = []
-    for item in items:
-        name, sep, url = item.partition("=")
-        if not sep or not _NAME.match(name.strip()):
-            raise ValueError(f"expected name=URL, got {item!r}")
-        url = url.strip().rstrip("/")
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"expected an http(s) URL for {name.strip()!r}, got {url!r}")
-        pairs.append((name.strip(), url))
-    return tuple(pairs)
-
-
-def _path(value: object) -> Path:
-    return Path(_str(value)).expanduser()
-
-
-def _opt_path(value: object) -> Path | None:
-    text = _opt_str(value)
-    return None if text is None else Path(text).expanduser()
-
-
-PARSERS: dict[str, Callable[[object], Any]] = {
-    "label": _str,
-    "targets": _names,
-    "scenario": _str,
-    "load_model": _str,
-    "users": _int,
-    "spawn_rate": _opt_float,
-    "rate": _opt_float,
-    "duration_s": _float,
-    "warmup_s": _float,
-    "trials": _int,
-    "slo_factor": _float,
-    "search_start": _float,
-    "search_floor": _float,
-    "search_resolution": _float,
-    "search_warmup_s": _float,
-    "search_duration_s": _float,
-    "confirm_trials": _int,
-    "order": _str,
-    "think_time_s": _float,
-    "processes": _int,
-    "workers": _int,
-    "db_pool_size": _int,
-    "gateway_profile": _str,
-    "gateway_timeout_s": _float,
-    "reconcile_interval_s": _float,
-    "merchants": _int,
-    "seed": _int,
-    "database_url": _opt_str,
-    "redis_url": _opt_str,
-    "target_urls": _pairs,
-    "api_keys": _names,
-    "out": _path,
-    "slo": _opt_str,
-    "slo_targets": _names,
-    "locustfile": _opt_path,
-    "open_late_ms": _float,
-    "open_drop_after_ms": _float,
-    "open_max_behind": _float,
-    "stop_timeout_s": _float,
-    "drain_s": _float,
-    "idle_timeout_s": _float,
-    "sweep_users": _ints,
-    "sweep_rates": _floats,
-    "sweep_profiles": _names,
-    "sweep_gateway_ms": _floats,
-    "step_duration_s": _float,
-    "step_warmup_s": _float,
-    "step_trials": _int,
-}
-KNOBS = tuple(f.name for f in fields(RunConfig))
-assert set(KNOBS) == set(PARSERS) == set(DOCS), "every knob needs a parser and a doc line"
-
-
-def env_name(knob: str) -> str:
-    """The environment variable that sets ``knob``."""
-    return "PAYBENCH_" + knob.upper()
-
-
 # PAYBENCH_* variables that are no knob but are read elsewhere: the test suite's servers,
-# the analysis notebook, the locustfile harness and its remote parts, the services, and
-# the scenario files when Locust runs them by hand.
+# the analysis notebook, the locustfile harness and its remote parts, and the services.
 OTHER_ENV = frozenset({
     "PAYBENCH_TEST_DATABASE_URL", "PAYBENCH_TEST_REDIS_URL", "PAYBENCH_RUN_DIR",
     "PAYBENCH_PARTS_DIR", "PAYBENCH_MODEL", "PAYBENCH_ABORT_P99_MS",
     "PAYBENCH_ABORT_ERROR_RATIO", "PAYBENCH_DB_SCHEMA", "PAYBENCH_REDIS_PREFIX",
     "PAYBENCH_GATEWAY_URL", "PAYBENCH_CACHE_TTL_S", "PAYBENCH_CURRENCIES",
-    "PAYBENCH_RECONCILE_MIN_AGE_S", "PAYBENCH_POLL_INTERVAL_S", "PAYBENCH_POLL_MAX",
-    "PAYBENCH_RETRY_CONCURRENCY", "PAYBENCH_BROWSE_POOL",
+    "PAYBENCH_RECONCILE_MIN_AGE_S",
 })
 
 
@@ -419,24 +379,36 @@ def setting_sources(env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
     config.json records them so that the run can be reproduced (URLs' passwords redacted)."""
     file_values, file_source = read_config_file(cwd)
     env_values = {env_name(k): env[env_name(k)] for k in KNOBS if env_name(k) in env}
-    for knob in ("database_url", "redis_url"):
-        if env_name(knob) in env_values:
-            env_values[env_name(knob)] = redact(env_values[env_name(knob)]) or ""
-        if isinstance(file_values.get(knob), str):
-            file_values = {**file_values, knob: redact(file_values[knob])}
+    for name in ("database_url", "redis_url"):
+        if env_name(name) in env_values:
+            env_values[env_name(name)] = redact(env_values[env_name(name)]) or ""
+        if isinstance(file_values.get(name), str):
+            file_values = {**file_values, name: redact(file_values[name])}
     return {"env": env_values,
             "file": {"path": file_source, "values": file_values} if file_source else None}
+
+
+def _parse(name: str, value: object, source: str) -> Any:
+    if name not in SETTINGS:
+        raise ConfigError(f"unknown setting {name!r}", source=source)
+    try:
+        return SETTINGS[name].parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}", source=source) from None
+
+
+def _check(name: str, value: Any, config: RunConfig, source: str | None) -> None:
+    """Raise :class:`ConfigError` naming ``source`` when ``value`` is bad for knob ``name``."""
+    check = SETTINGS[name].check
+    problem = check(name, value, config) if check is not None else None
+    if problem is not None:
+        raise ConfigError(problem, source=source)
 
 
 def _apply(values: dict[str, Any], raw: Mapping[str, object], source: str,
            origins: list[tuple[str, str, Any]]) -> None:
     for key, value in raw.items():
-        if key not in PARSERS:
-            raise ConfigError(f"unknown setting {key!r}", source=source)
-        try:
-            values[key] = PARSERS[key](value)
-        except ValueError as exc:
-            raise ConfigError(f"{key}: {exc}", source=source) from None
+        values[key] = _parse(key, value, source)
         origins.append((source, key, values[key]))
 
 
@@ -452,16 +424,14 @@ def resolve(
     ``cli`` holds only the flags the user gave (``None`` values are ignored). Every value
     of every source is checked, also one that a later source overrides.
     """
-    from loadtests.checks import check_value, validate
-
     values: dict[str, Any] = {}
     origins: list[tuple[str, str, Any]] = []
     file_values, file_source = read_config_file(cwd)
     if file_source is not None:
         _apply(values, file_values, file_source, origins)
     env_values = {k: env[env_name(k)] for k in KNOBS if env_name(k) in env}
-    for knob, text in env_values.items():
-        _apply(values, {knob: text}, env_name(knob), origins)
+    for name, text in env_values.items():
+        _apply(values, {name: text}, env_name(name), origins)
     if quick:
         _apply(values, QUICK, "--quick", origins)
     _apply(values, {k: v for k, v in cli.items() if v is not None}, "command line", origins)
@@ -475,22 +445,34 @@ def resolve(
         elif "users" in explicit:
             values["load_model"] = "closed"
     config = RunConfig(**values)
-    for source, knob, value in origins:
-        check_value(knob, value, config, source)
-    validate(config)
+    for source, name, value in origins:
+        _check(name, value, config, source)
+    for name in KNOBS:
+        _check(name, getattr(config, name), config, None)
+    checks.validate(config)
+    return config
+
+
+def child_variables(config: RunConfig) -> dict[str, str]:
+    """The ``PAYBENCH_*`` variables that give a Locust child the knobs it reads."""
+    return {env_name(name): to_env(getattr(config, name)) for name in CHILD_KNOBS}
+
+
+def child_config(env: Mapping[str, str]) -> RunConfig:
+    """The settings a Locust child reads: each knob declared ``child`` from its
+    ``PAYBENCH_*`` variable (parsed and checked as the CLI does; unset or empty: its
+    default); every other knob at its default."""
+    values = {name: _parse(name, env[env_name(name)], env_name(name)) for name in CHILD_KNOBS
+              if env.get(env_name(name), "").strip()}
+    config = RunConfig(**values)
+    for name, value in values.items():
+        _check(name, value, config, env_name(name))
     return config
 
 
 def open_cap(rate: float, floor: int = 20) -> int:
     """Default open-model concurrency cap for ``rate`` iterations per second."""
     return max(floor, math.ceil(rate * OPEN_CAP_SECONDS))
-
-
-def parse_slo(spec: str) -> list[Any]:
-    """SLO gates of ``p99<500ms,errors<1%`` (the report's own parser); ValueError when bad."""
-    from reports.gates import parse_slo as parse_gates
-
-    return parse_gates(spec)
 
 
 def _slo_part(spec: str | None, metric: str) -> float | None:
@@ -513,13 +495,13 @@ def redact(url: str | None) -> str | None:
 def as_json(config: RunConfig) -> dict[str, Any]:
     """Every knob as JSON-friendly values (passwords redacted)."""
     out: dict[str, Any] = {}
-    for knob in KNOBS:
-        value = getattr(config, knob)
+    for name in KNOBS:
+        value = getattr(config, name)
         if isinstance(value, Path):
             value = str(value)
         elif isinstance(value, tuple):
             value = [list(v) if isinstance(v, tuple) else v for v in value]
-        out[knob] = value
+        out[name] = value
     out["database_url"] = redact(config.database_url)
     out["redis_url"] = redact(config.redis_url)
     out["model"] = config.model

@@ -1,9 +1,12 @@
-"""Errors raised by the load-test harness.
+"""Errors raised by the load-test harness (their root and the shared configuration error
+are in :mod:`payments.errors`).
 
 ::
 
-    LoadtestError
-     +-- ConfigError          bad configuration; the CLI exits with code 2 before starting
+    PaybenchError
+     +-- LoadtestError
+          +-- ConfigError     bad configuration (also a payments.errors.ConfigError); the
+                              CLI exits with code 2 before starting
      +-- TrialError           a trial could not run (load generator failed to start, ...)
      +-- RunInterrupted       a stop signal or a crashed component stopped the run early
 
@@ -13,17 +16,15 @@
 
 from __future__ import annotations
 
+from payments import errors
 
-class LoadtestError(Exception):
+
+class LoadtestError(errors.PaybenchError):
     """Base class of every harness error."""
 
 
-class ConfigError(LoadtestError):
-    """A configuration value is missing, unknown or invalid."""
-
-    def __init__(self, message: str, *, source: str | None = None) -> None:
-        self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
+class ConfigError(LoadtestError, errors.ConfigError):
+    """A run setting is missing, unknown or invalid; ``source`` names where it came from."""
 
 
 class TrialError(LoadtestError):

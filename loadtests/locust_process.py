@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from loadtests.config import RunConfig, child_variables
 from loadtests.errors import TrialError
 from rundir import layout
 
@@ -32,27 +33,36 @@ RUN_TIME_SLACK_S = 30.0
 
 @dataclass(frozen=True)
 class LoadSpec:
-    """What one Locust child does."""
+    """What one Locust child does: its trial's load, with the run's settings."""
 
     host: str
     trial_dir: Path
-    scenario: str | None
+    config: RunConfig  # the run's: the knobs the child reads, processes, locustfile
     users: int
     spawn_rate: float
     warmup_s: float
     duration_s: float
     rate: float | None = None
-    processes: int = 1
-    api_keys: tuple[str, ...] = ()
-    think_time_s: float = 0.0
-    seed: int = 1
-    open_late_ms: float = 50.0
-    open_drop_after_ms: float = 1000.0
-    stop_timeout_s: float = 2.0
+    api_keys: tuple[str, ...] = ()  # the target's merchants
     drain_s: float = 5.0
     abort_p99_ms: float | None = None
     abort_error_ratio: float = 0.01
-    locustfile: Path | None = None
+
+    @property
+    def scenario(self) -> str:
+        return self.config.scenario
+
+    @property
+    def processes(self) -> int:
+        return self.config.processes
+
+    @property
+    def stop_timeout_s(self) -> float:
+        return self.config.stop_timeout_s
+
+    @property
+    def locustfile(self) -> Path | None:
+        return self.config.locustfile
 
     @property
     def parts_dir(self) -> Path:
@@ -107,22 +117,19 @@ def command(spec: LoadSpec) -> list[str]:
 
 
 def child_env(spec: LoadSpec, base_env: Mapping[str, str]) -> dict[str, str]:
-    """The child's environment: the caller's, minus stale ``PAYBENCH_*``, plus the spec."""
+    """The child's environment: the caller's, minus stale ``PAYBENCH_*``, plus every knob
+    the child reads (``child=True`` in its declaration) and the trial's own values."""
     env = {k: v for k, v in base_env.items() if not k.startswith("PAYBENCH_")}
+    env.update(child_variables(spec.config))
     env.update(
         {
             "PAYBENCH_PARTS_DIR": str(spec.parts_dir),
             "PAYBENCH_WARMUP_S": repr(spec.warmup_s),
             "PAYBENCH_DURATION_S": repr(spec.duration_s),
             "PAYBENCH_DRAIN_S": repr(spec.drain_s),
-            "PAYBENCH_SCENARIO": "" if spec.locustfile is not None else (spec.scenario or ""),
+            "PAYBENCH_SCENARIO": "" if spec.locustfile is not None else spec.scenario,
             "PAYBENCH_MODEL": "open" if spec.rate is not None else "closed",
-            "PAYBENCH_PROCESSES": str(spec.processes),
             "PAYBENCH_API_KEYS": ",".join(spec.api_keys),
-            "PAYBENCH_THINK_TIME_S": repr(spec.think_time_s),
-            "PAYBENCH_SEED": str(spec.seed),
-            "PAYBENCH_OPEN_LATE_MS": repr(spec.open_late_ms),
-            "PAYBENCH_OPEN_DROP_AFTER_MS": repr(spec.open_drop_after_ms),
             "PYTHONUNBUFFERED": "1",
         }
     )

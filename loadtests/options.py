@@ -1,6 +1,7 @@
 """Which ``paybench`` command takes which option, when an option applies, and the docs table.
 
-Every knob of :class:`loadtests.config.RunConfig` has one flag here. A command accepts
+Every knob of :class:`loadtests.config.RunConfig` declares its flag and the commands that
+take it; this module turns the declarations into ``argparse`` options. A command accepts
 (and its ``--help`` lists) only the flags of its own options; a flag of another command is
 an error that names the command it belongs to. A flag the command knows can still not
 apply to the load model at hand (``--trials`` to a capacity search, ``--think-time`` to
@@ -19,84 +20,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.config import DOCS, KNOBS, QUICK_DOC, RunConfig, env_name
+from loadtests.config import QUICK_DOC, SETTINGS, RunConfig
+from loadtests.knobs import COMMANDS, LOAD, SWEEP, UP, Knob
 
-RUN, SWEEP, UP = "run", "sweep", "up"
-LOAD = frozenset({RUN, SWEEP})
-ALL = frozenset({RUN, SWEEP, UP})
-
-
-@dataclass(frozen=True)
-class Option:
-    """A command-line flag of one knob and the commands that take it."""
-
-    flag: str
-    knob: str
-    commands: frozenset[str]
-
-
-OPTIONS: tuple[Option, ...] = (
-    # the stack: every command that starts one
-    Option("--label", "label", ALL),
-    Option("--targets", "targets", ALL),
-    Option("--workers", "workers", ALL),
-    Option("--db-pool-size", "db_pool_size", ALL),
-    Option("--gateway-profile", "gateway_profile", ALL),
-    Option("--gateway-timeout", "gateway_timeout_s", ALL),
-    Option("--reconcile-interval", "reconcile_interval_s", ALL),
-    Option("--merchants", "merchants", ALL),
-    Option("--seed", "seed", ALL),
-    Option("--database-url", "database_url", ALL),
-    Option("--redis-url", "redis_url", ALL),
-    Option("--target-url", "target_urls", ALL),
-    Option("--api-keys", "api_keys", ALL),
-    Option("--out", "out", ALL),
-    # the load
-    Option("--scenario", "scenario", LOAD),
-    Option("--locustfile", "locustfile", LOAD),
-    Option("--model", "load_model", LOAD),
-    Option("--users", "users", LOAD),
-    Option("--spawn-rate", "spawn_rate", LOAD),
-    Option("--rate", "rate", LOAD),
-    Option("--duration", "duration_s", LOAD),
-    Option("--warmup", "warmup_s", LOAD),
-    Option("--drain", "drain_s", LOAD),
-    Option("--trials", "trials", frozenset({RUN})),
-    Option("--order", "order", LOAD),
-    Option("--think-time", "think_time_s", LOAD),
-    Option("--processes", "processes", LOAD),
-    Option("--idle-timeout", "idle_timeout_s", LOAD),
-    Option("--stop-timeout", "stop_timeout_s", LOAD),
-    Option("--open-late-ms", "open_late_ms", LOAD),
-    Option("--open-drop-after-ms", "open_drop_after_ms", LOAD),
-    Option("--open-max-behind", "open_max_behind", LOAD),
-    Option("--slo", "slo", LOAD),
-    Option("--slo-targets", "slo_targets", LOAD),
-    # the capacity search
-    Option("--slo-factor", "slo_factor", LOAD),
-    Option("--search-start", "search_start", LOAD),
-    Option("--search-floor", "search_floor", LOAD),
-    Option("--search-resolution", "search_resolution", LOAD),
-    Option("--search-warmup", "search_warmup_s", LOAD),
-    Option("--search-duration", "search_duration_s", LOAD),
-    Option("--confirm-trials", "confirm_trials", LOAD),
-    # sweeps
-    Option("--sweep-users", "sweep_users", frozenset({SWEEP})),
-    Option("--sweep-rates", "sweep_rates", frozenset({SWEEP})),
-    Option("--sweep-profiles", "sweep_profiles", frozenset({SWEEP})),
-    Option("--sweep-gateway-ms", "sweep_gateway_ms", frozenset({SWEEP})),
-    Option("--step-duration", "step_duration_s", frozenset({SWEEP})),
-    Option("--step-warmup", "step_warmup_s", frozenset({SWEEP})),
-    Option("--step-trials", "step_trials", frozenset({SWEEP})),
-)
-BY_KNOB = {o.knob: o for o in OPTIONS}
+OPTIONS: tuple[Knob, ...] = tuple(SETTINGS.values())  # in the order of --help
+BY_KNOB = {o.name: o for o in OPTIONS}
 BY_FLAG = {o.flag: o for o in OPTIONS}
-QUICK_FLAG = Option("--quick", "quick", LOAD)
-assert set(BY_KNOB) == set(KNOBS), "every knob needs exactly one flag"
+QUICK_FLAG = Knob("--quick", LOAD, QUICK_DOC, name="quick")
 
 CAPACITY_ONLY = frozenset({"slo_factor", "search_start", "search_floor", "search_resolution",
                            "search_warmup_s", "search_duration_s", "confirm_trials"})
@@ -117,23 +50,20 @@ def show_default(value: Any) -> str:
 
 def add_options(parser: argparse.ArgumentParser, command: str) -> None:
     """The flags of ``command``, each defaulting to None so 'not given' is distinguishable."""
-    defaults = RunConfig()
     if command in QUICK_FLAG.commands:
         parser.add_argument("--quick", action="store_true",
                             help=("short preset: " + QUICK_DOC).replace("%", "%%"))
     for option in OPTIONS:
         if command not in option.commands:
             continue
-        shown = show_default(getattr(defaults, option.knob))
-        text = DOCS[option.knob] + (f" (default: {shown})" if shown else "")
-        if option.knob == "target_urls":
-            parser.add_argument(option.flag, dest="target_url", action="append", default=None,
-                                metavar="NAME=URL",
-                                help="an already running target (repeatable; "
-                                + text.replace("%", "%%") + ")")
-            continue
-        parser.add_argument(option.flag, dest=option.knob, default=None,
-                            metavar=option.knob.upper(), help=text.replace("%", "%%"))
+        shown = show_default(option.default)
+        text = option.help + (f" (default: {shown})" if shown else "")
+        if option.flag_help is not None:
+            text = option.flag_help.format(help=text)
+        parser.add_argument(option.flag, dest=option.name, default=None,
+                            action="append" if option.repeatable else "store",
+                            metavar=option.metavar or option.name.upper(),
+                            help=text.replace("%", "%%"))
 
 
 def foreign_flags(command: str, extras: Iterable[str]) -> list[str]:
@@ -174,6 +104,11 @@ def why_not(knob: str, config: RunConfig, command: str) -> str | None:
         return "it applies to offered rates (the open model and the capacity search)"
     if knob == "think_time_s" and model != "closed":
         return "an open-model iteration starts on schedule, never after a think time"
+    scenarios = BY_KNOB[knob].scenarios
+    if scenarios and config.locustfile is None and config.scenario not in scenarios:
+        return (f"it applies to the {_and(scenarios)} scenario"
+                f"{'s' if len(scenarios) > 1 else ''}, and this {command} runs "
+                f"{config.scenario}")
     if knob == "stop_timeout_s" and config.locustfile is None:
         return "it applies to a custom --locustfile's users (built-in scenarios drain)"
     if knob in STEP_ONLY and not stepped:
@@ -188,6 +123,10 @@ def why_not(knob: str, config: RunConfig, command: str) -> str | None:
     if knob == "slo_targets" and not config.slo:
         return "it chooses the targets of the --slo gates, and no --slo is set"
     return None
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def inapplicable(given: Iterable[str], config: RunConfig, command: str) -> list[str]:
@@ -211,16 +150,15 @@ def _cell(text: str) -> str:
 
 def knob_table() -> str:
     """Markdown table of every knob: flag, environment variable, default, commands, help."""
-    defaults = RunConfig()
     lines = ["| flag | environment / paybench.toml | default | commands | what it sets |",
              "|---|---|---|---|---|"]
     for option in OPTIONS:
-        shown = show_default(getattr(defaults, option.knob))
-        flag = option.flag + (" NAME=URL (repeatable)" if option.knob == "target_urls" else "")
-        commands = ", ".join(c for c in (RUN, SWEEP, UP) if c in option.commands)
-        lines.append(f"| `{flag}` | `{env_name(option.knob)}` / `{option.knob}` | "
+        shown = show_default(option.default)
+        flag = option.flag + (f" {option.metavar} (repeatable)" if option.repeatable else "")
+        commands = ", ".join(c for c in COMMANDS if c in option.commands)
+        lines.append(f"| `{flag}` | `{option.env}` / `{option.name}` | "
                      f"{'`' + shown + '`' if shown else '-'} | {commands} | "
-                     f"{_cell(DOCS[option.knob])} |")
+                     f"{_cell(option.help)} |")
     lines.append(f"| `--quick` | - | - | run, sweep | {_cell(QUICK_DOC)} |")
     return "\n".join(lines)
 

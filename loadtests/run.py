@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.config import RunConfig, as_json, parse_slo
+from loadtests.checks import parse_slo
+from loadtests.config import RunConfig, as_json
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.options import load_shape
 from loadtests.trials import TrialPlan, TrialRunner

@@ -267,15 +267,12 @@ class TrialRunner:
         cfg = self.config
         spawn = cfg.spawn_rate if cfg.spawn_rate is not None else float(plan.users)
         return LoadSpec(
-            host=self.urls[plan.target], trial_dir=trial_dir,
-            scenario=cfg.scenario, users=plan.users, spawn_rate=spawn,
+            host=self.urls[plan.target], trial_dir=trial_dir, config=cfg,
+            users=plan.users, spawn_rate=spawn,
             warmup_s=plan.warmup_s, duration_s=plan.duration_s, rate=plan.rate,
-            processes=cfg.processes, api_keys=self.api_keys.get(plan.target, cfg.api_keys),
-            think_time_s=cfg.think_time_s, seed=cfg.seed, open_late_ms=cfg.open_late_ms,
-            open_drop_after_ms=cfg.open_drop_after_ms, stop_timeout_s=cfg.stop_timeout_s,
+            api_keys=self.api_keys.get(plan.target, cfg.api_keys),
             drain_s=plan.drain_s if plan.drain_s is not None else cfg.drain_s,
-            locustfile=cfg.locustfile, abort_p99_ms=plan.abort_p99_ms,
-            abort_error_ratio=plan.abort_error_ratio,
+            abort_p99_ms=plan.abort_p99_ms, abort_error_ratio=plan.abort_error_ratio,
         )
 
     def _sampler(self, trial_dir: Path, locust: LocustProcess) -> Any:

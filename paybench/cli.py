@@ -115,24 +115,22 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, set[str]]:
         if foreign:
             own.error("; ".join(foreign))
         own.error(f"unrecognized arguments: {' '.join(extras)}")
-    given = {o.knob for o in OPTIONS if o.knob != "target_urls"
-             and getattr(args, o.knob, None) is not None}
-    if getattr(args, "target_url", None):
-        given.add("target_urls")
+    given = {o.name for o in OPTIONS if getattr(args, o.name, None) is not None}
     return args, given
 
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str], cwd: Path) -> RunConfig:
     """Resolve the run configuration from parsed flags, the environment and the cwd."""
-    cli: dict[str, object] = {o.knob: getattr(args, o.knob, None) for o in OPTIONS
-                              if o.knob != "target_urls"}
-    if getattr(args, "target_url", None):
-        cli["target_urls"] = ",".join(args.target_url)
-        if cli.get("targets") is None:
-            named = [u.partition("=")[0].strip() for u in args.target_url]
-            env_targets = env.get("PAYBENCH_TARGETS")
-            if not env_targets:
-                cli["targets"] = ",".join(named)
+    cli: dict[str, object] = {}
+    for option in OPTIONS:
+        value = getattr(args, option.name, None)
+        cli[option.name] = ",".join(value) if option.repeatable and value else value
+    if getattr(args, "target_urls", None) and cli.get("targets") is None:
+        # targets given by --target-url alone are the ones measured
+        named = [u.partition("=")[0].strip() for u in args.target_urls]
+        env_targets = env.get("PAYBENCH_TARGETS")
+        if not env_targets:
+            cli["targets"] = ",".join(named)
     return resolve(cli, env=env, cwd=cwd, quick=bool(getattr(args, "quick", False)))
 
 

@@ -11,13 +11,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from payments import errors
 from payments.money import CURRENCY_EXPONENTS, DEFAULT_CURRENCIES
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
+class ConfigError(errors.ConfigError, ValueError):
+    """A service setting is missing or malformed; the message names the variable."""
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

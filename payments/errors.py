@@ -1,4 +1,25 @@
-"""Errors of the payment domain, each with an HTTP status and a machine code.
+"""paybench's error hierarchy: its root, the configuration errors, and the payment domain's.
+
+Every error paybench raises on purpose is a ``PaybenchError``, and every invalid setting,
+option, file or specification is a ``ConfigError`` (with the ``source`` of the value when
+known), whichever package reads it; each package's ``errors.py`` draws its own part::
+
+    PaybenchError
+    +-- ConfigError                           (source, message); a command exits 2
+    |   +-- payments.config.ConfigError       a service's PAYBENCH_* variable (a ValueError)
+    |   +-- loadtests.errors.ConfigError      a run setting: flag, PAYBENCH_*, paybench.toml
+    |   +-- gateway_sim.errors.ConfigError    a simulator profile or override (admin API: 400)
+    |   +-- shadow.errors.ShadowConfigError   shadow rules, keys or arguments
+    |   +-- reports.errors.GateSpecError      a gate or SLO specification (a ValueError)
+    +-- PaymentError                          the payment domain's, below
+    +-- loadtests.errors.LoadtestError, stack.errors.StackError, reports.errors.ReportError,
+        shadow.errors.ShadowError, gateway_sim.errors.SimError, contract.openapi.ContractError
+
+The root lives here because ``payments`` is the bottom layer: every other package may
+import it, ``reports`` included (which imports nothing else of ours), and this module
+imports nothing, so no import cycle can go through it.
+
+Errors of the payment domain, each with an HTTP status and a machine code::
 
     PaymentError                      (status, code, message)
     +-- ValidationError               400 invalid_request / invalid_json / ...
@@ -17,7 +38,23 @@ with its status in one place (their error middleware), so bodies are equal.
 from __future__ import annotations
 
 
-class PaymentError(Exception):
+class PaybenchError(Exception):
+    """Base of every error paybench raises on purpose."""
+
+
+class ConfigError(PaybenchError):
+    """A setting, option, file or specification is missing, unknown or invalid.
+
+    ``source`` names where the value came from (``PAYBENCH_WORKERS``, a file, ``command
+    line``); the message starts with it.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class PaymentError(PaybenchError):
     status: int = 400
     code: str = "invalid_request"
 

@@ -1,19 +1,24 @@
-"""Errors raised by the report package.
+"""Errors raised by the report package (their root and the shared configuration error
+are in :mod:`payments.errors`, the one module of ours that ``reports`` imports).
 
 Hierarchy::
 
-    ReportError                  base of everything below
-    +-- RunDirError              a run directory is missing, unreadable or corrupt
-    +-- GateSpecError            a gate or SLO specification cannot be parsed
-                                 (also a ValueError, so callers may catch either)
+    PaybenchError
+    +-- ReportError              base of everything below
+        +-- RunDirError          a run directory is missing, unreadable or corrupt
+        +-- GateSpecError        a gate or SLO specification cannot be parsed (also a
+                                 payments.errors.ConfigError and a ValueError, so callers
+                                 may catch any of them)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from payments import errors
 
-class ReportError(Exception):
+
+class ReportError(errors.PaybenchError):
     """Base class of every error raised by ``reports``."""
 
 
@@ -29,7 +34,7 @@ class RunDirError(ReportError):
         self.reason = reason
 
 
-class GateSpecError(ReportError, ValueError):
+class GateSpecError(ReportError, errors.ConfigError, ValueError):
     """A gate specification such as ``p99:10%`` or ``p99<500ms`` is malformed."""
 
     def __init__(self, spec: str, reason: str) -> None:

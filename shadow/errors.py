@@ -1,23 +1,28 @@
-"""Errors of the shadow package.
+"""Errors of the shadow package (their root and the shared configuration error are in
+:mod:`payments.errors`).
 
-    ShadowError                 base; ``exit_code`` is what the CLI returns
-    +-- ShadowConfigError       bad rules, keys or command-line input (exit 2)
-    +-- CaptureFormatError      a capture line that cannot be read (exit 2);
-                                carries ``path`` and ``line``
-    +-- ReplayAborted           too many sends failed (AREX stops at 10%)
-    +-- EnvironmentFailed       the stack could not be started or died (exit 3)
+    PaybenchError
+    +-- ShadowError             base; ``exit_code`` is what the CLI returns
+        +-- ShadowConfigError   bad rules, keys or command-line input (exit 2); also a
+        |                       payments.errors.ConfigError
+        +-- CaptureFormatError  a capture line that cannot be read (exit 2);
+        |                       carries ``path`` and ``line``
+        +-- ReplayAborted       too many sends failed (AREX stops at 10%)
+        +-- EnvironmentFailed   the stack could not be started or died (exit 3)
 """
 
 from __future__ import annotations
 
+from payments import errors
 
-class ShadowError(Exception):
+
+class ShadowError(errors.PaybenchError):
     """Base of every error raised on purpose by the shadow package."""
 
     exit_code = 2
 
 
-class ShadowConfigError(ShadowError):
+class ShadowConfigError(ShadowError, errors.ConfigError):
     """A configuration file or an argument is invalid."""
 
 

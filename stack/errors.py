@@ -1,13 +1,14 @@
 """Errors raised while starting, watching and stopping the stack.
 
-Hierarchy::
+Hierarchy (the root is in :mod:`payments.errors`)::
 
-    StackError                      anything the stack could not do
-    +-- InfraUnavailable            a given PostgreSQL/Redis URL does not answer
-    +-- EmbeddedServerError         an embedded server could not be set up
-    +-- ProcessDied                 a supervised child exited (named, with its log tail)
-    +-- HealthTimeout               a child never became healthy in time
-    +-- UnknownTarget               a target name with no TargetSpec
+    PaybenchError
+    +-- StackError                  anything the stack could not do
+        +-- InfraUnavailable        a given PostgreSQL/Redis URL does not answer
+        +-- EmbeddedServerError     an embedded server could not be set up
+        +-- ProcessDied             a supervised child exited (named, with its log tail)
+        +-- HealthTimeout           a child never became healthy in time
+        +-- UnknownTarget           a target name with no TargetSpec
 
 Each error carries the component name so a CLI can say *which* part of the
 stack failed, and the tail of its log so the cause is visible without digging.
@@ -15,8 +16,10 @@ stack failed, and the tail of its log so the cause is visible without digging.
 
 from __future__ import annotations
 
+from payments import errors
 
-class StackError(Exception):
+
+class StackError(errors.PaybenchError):
     """Base class of every stack error."""
 
 

@@ -6,11 +6,12 @@ The harness runs ``locust -f harness.py[,custom.py] --headless ...`` with:
   ``PAYBENCH_DRAIN_S``: where this process writes its samples, histogram and summary, and
   the trial's phases (see ``loadtests.open_model.TrialClock``);
 * ``PAYBENCH_SCENARIO``: a built-in scenario (unset when a custom locustfile brings users);
-* ``PAYBENCH_MODEL=open``, ``PAYBENCH_RATE``, ``PAYBENCH_PROCESSES``, ``PAYBENCH_OPEN_LATE_MS``,
-  ``PAYBENCH_OPEN_DROP_AFTER_MS``: the open-model schedule;
+* ``PAYBENCH_MODEL=open``, ``PAYBENCH_RATE``: the open-model schedule;
 * ``PAYBENCH_ABORT_P99_MS``, ``PAYBENCH_ABORT_ERROR_RATIO``: a capacity-search step, which
   stops as soon as it certainly fails (``loadtests.open_model.AbortRule``);
-* ``PAYBENCH_API_KEYS`` and the other scenario settings (see ``scenarios/settings.py``).
+* ``PAYBENCH_API_KEYS`` and the other knobs the child reads (``PAYBENCH_PROCESSES``,
+  ``PAYBENCH_OPEN_LATE_MS``, ``PAYBENCH_THINK_TIME_S``...: every knob declared ``child`` in
+  ``loadtests.config``, read by ``loadtests.config.child_config``).
 
 Built-in scenarios are paced by ``loadtests.pacing``: the process ends the test itself once
 the window and the drain are over. A custom locustfile's users run unpaced until Locust's
@@ -31,12 +32,14 @@ import gevent
 from locust import events
 from locust.runners import CPU_WARNING_THRESHOLD, MasterRunner, WorkerRunner
 
+from loadtests.config import child_config
 from loadtests.open_model import AbortRule, OpenSettings
 from loadtests.pacing import START_MARGIN_S, Pacer, paced_user
 from loadtests.recorder import Recorder, RecorderSettings
 from loadtests.scenarios import USER_CLASSES, user_class
 
 _SETTINGS = RecorderSettings.from_env(os.environ)
+_CONFIG = child_config(os.environ)
 _SCENARIO = os.environ.get("PAYBENCH_SCENARIO", "")
 _OPEN = os.environ.get("PAYBENCH_MODEL") == "open"
 _START, _DONE = "paybench_start", "paybench_done"
@@ -89,7 +92,7 @@ def _role(environment: Any) -> str:
 def _open_settings(environment: Any) -> OpenSettings | None:
     if not _OPEN:
         return None
-    processes = int(os.environ.get("PAYBENCH_PROCESSES", "1"))
+    processes = _CONFIG.processes
     index = 0
     if isinstance(environment.runner, WorkerRunner):
         index = max(environment.runner.worker_index, 0)
@@ -97,8 +100,8 @@ def _open_settings(environment: Any) -> OpenSettings | None:
         rate=float(os.environ["PAYBENCH_RATE"]),
         processes=processes,
         index=index % processes,
-        late_ms=float(os.environ.get("PAYBENCH_OPEN_LATE_MS", "50")),
-        drop_after_ms=float(os.environ.get("PAYBENCH_OPEN_DROP_AFTER_MS", "1000")),
+        late_ms=_CONFIG.open_late_ms,
+        drop_after_ms=_CONFIG.open_drop_after_ms,
     )
 
 

@@ -17,8 +17,9 @@ import gevent
 from locust import FastHttpUser, events
 from locust.exception import StopUser
 
+from loadtests.config import RunConfig
 from loadtests.scenarios import checks
-from loadtests.scenarios.settings import ScenarioSettings, from_env
+from loadtests.scenarios.settings import from_env
 
 SETTINGS = from_env()
 
@@ -43,7 +44,7 @@ class PaymentsUser(FastHttpUser):
     """A merchant's API client; scenario users subclass it and add ``@task``s."""
 
     abstract = True
-    settings: ClassVar[ScenarioSettings] = SETTINGS
+    settings: ClassVar[RunConfig] = SETTINGS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loadtests.config import DOCS, KNOBS, QUICK, RunConfig, env_name
+from loadtests.config import KNOBS, QUICK, SETTINGS, RunConfig, env_name
 from loadtests.options import knob_table, readme_table, show_default
 
 README = Path(__file__).resolve().parents[2] / "loadtests" / "README.md"
@@ -24,6 +24,6 @@ def test_knob_table_has_every_knob_with_its_default() -> None:
         (row,) = [r for r in table.splitlines() if f"`{env_name(knob)}`" in r]
         shown = show_default(getattr(defaults, knob))
         assert (f"| `{shown}` |" if shown else "| - |") in row
-        assert DOCS[knob] in row
+        assert SETTINGS[knob].help in row
     quick = next(r for r in table.splitlines() if r.startswith("| `--quick`"))
     assert f"{QUICK['search_duration_s']:g} s" in quick
