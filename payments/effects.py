@@ -8,7 +8,7 @@ services do exactly the same work, in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -144,6 +144,3 @@ async def run_async(flow: Flow[T], ports: AsyncPorts) -> T:
         return done
     finally:
         flow.close()
-
-
-Handler = Callable[..., Flow[Response]]
