@@ -43,7 +43,7 @@ class RunOutcome:
 
 def create_run_dir(out: Path, label: str, now: datetime | None = None) -> Path:
     """``out/<YYYY-MM-DDTHH-MM-SS>_<label>``, with ``-2``, ``-3``... if it exists."""
-    stamp = (now or datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
+    stamp = (now or datetime.now().astimezone()).strftime("%Y-%m-%dT%H-%M-%S")  # local time
     out.mkdir(parents=True, exist_ok=True)
     base = f"{stamp}_{label}"
     for n in range(1, 1000):
@@ -222,7 +222,7 @@ def execute(
     except KeyboardInterrupt as exc:
         reason = interrupt_reason(exc)
         stopped_by = exc.name if isinstance(exc, StopSignal) else "SIGINT"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - recorded as the reason; the report still renders
         reason = f"{type(exc).__name__}: {exc}"
     doc["complete"] = complete
     doc["ended_at"] = time.time()
@@ -312,7 +312,7 @@ def _write_environment(run_dir: Path, stack: Any, config: RunConfig) -> None:
         from stack.environment import capture_environment
 
         env = capture_environment(stack, seed=config.seed)
-    except Exception as exc:  # the environment is context, never a reason to lose a run
+    except Exception as exc:  # noqa: BLE001 - the environment is context: never lose a run to it
         env = {"error": f"{type(exc).__name__}: {exc}"}
     env.setdefault("python", sys.version)
     env.setdefault("pid", os.getpid())
@@ -337,7 +337,7 @@ def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -
                                             slo_targets=config.slo_targets or None)
         outcome.summary = reports.summary_table(outcome.report.results)
         outcome.gates_failed = not outcome.report.gates_passed
-    except Exception as exc:  # keep the raw data usable even if rendering fails
+    except Exception as exc:  # noqa: BLE001 - keep the raw data usable even if rendering fails
         log(f"report rendering failed: {type(exc).__name__}: {exc}")
         outcome.summary = fallback_summary(outcome.trials)
 

@@ -276,7 +276,7 @@ class TrialRunner:
         except KeyboardInterrupt as exc:
             interrupted = interrupt_reason(exc)
             stop_signal = exc.name if isinstance(exc, StopSignal) else "SIGINT"
-        except Exception as exc:  # a dead component: stop, keep what we have
+        except Exception as exc:  # noqa: BLE001 - a dead component: stop, keep what we have
             interrupted = f"{type(exc).__name__}: {exc}"
         finally:
             code = locust.stop(grace_s=max(10.0, self.config.stop_timeout_s + 5))

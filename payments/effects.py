@@ -117,7 +117,7 @@ def run_sync(flow: Flow[T], ports: SyncPorts) -> T:
         while True:
             try:
                 result = _dispatch(ports, effect)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - raised again in the flow, at its yield
                 effect = flow.throw(exc)
             else:
                 effect = flow.send(result)
@@ -135,7 +135,7 @@ async def run_async(flow: Flow[T], ports: AsyncPorts) -> T:
         while True:
             try:
                 result = await _dispatch(ports, effect)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - raised again in the flow, at its yield
                 effect = flow.throw(exc)
             else:
                 effect = flow.send(result)
