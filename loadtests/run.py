@@ -9,18 +9,18 @@ keeps every finished and partial trial, still renders the report, and leaves
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import json
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gateway_sim.admin_client import AdminError, GatewayAdmin
 from loadtests.config import RunConfig, as_json, parse_slo
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.options import load_shape
@@ -168,20 +168,9 @@ def target_settings(config: RunConfig, urls: Mapping[str, str],
 def fetch_gateway_profile(gateway_url: str) -> dict[str, Any] | None:
     """The simulator's effective profile (latencies, faults), for the report (best effort)."""
     try:
-        with urllib.request.urlopen(f"{gateway_url}/__admin__/profile", timeout=10) as resp:
-            doc = json.loads(resp.read())
-    except (OSError, ValueError):
-        return None
-    profile = doc.get("profile") if isinstance(doc, dict) else None
-    return profile if isinstance(profile, dict) else None
-
-
-def fetch_ledger(gateway_url: str) -> Any:
-    """The simulator's audit ledger (best effort)."""
-    try:
-        with urllib.request.urlopen(f"{gateway_url}/__admin__/ledger", timeout=10) as resp:
-            return json.loads(resp.read())
-    except (OSError, ValueError):
+        with GatewayAdmin(gateway_url) as admin:
+            return admin.profile()
+    except AdminError:
         return None
 
 
@@ -271,9 +260,8 @@ def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive, run_dir:
             else:
                 plans(runner, note)
         finally:
-            ledger = fetch_ledger(stack.gateway_url)
-            if ledger is not None:
-                write_json(run_dir / "gateway_ledger.json", ledger)
+            with GatewayAdmin(stack.gateway_url) as admin, contextlib.suppress(AdminError):
+                write_json(run_dir / "gateway_ledger.json", admin.ledger())  # best effort
 
 
 def stack_config(config: RunConfig, run_dir: Path, base_env: Mapping[str, str]) -> Any:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import random
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway_sim.admin_client import GatewayAdmin
 from loadtests.config import RunConfig, open_cap
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.idle import StillBusy, wait_for_all
@@ -183,18 +183,12 @@ def trial_line(fig: Mapping[str, Any]) -> str:
 
 def set_gateway_profile(gateway_url: str, profile: str, auth_ms: float | None = None) -> None:
     """Switch the simulator's profile, optionally with another payment-call latency
-    (median ``auth_ms``, p99 four times that), via ``PUT /__admin__/profile``."""
+    (median ``auth_ms``, p99 four times that)."""
     doc: dict[str, Any] = {"profile": profile}
     if auth_ms is not None:
         doc["latency"] = {"auth": {"p50_ms": auth_ms, "p99_ms": 4 * auth_ms}}
-    request = urllib.request.Request(
-        f"{gateway_url}/__admin__/profile",
-        data=json.dumps(doc).encode(),
-        method="PUT",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    with GatewayAdmin(gateway_url) as admin:
+        admin.set_profile(doc)
 
 
 def write_json(path: Path, data: Any) -> None:
