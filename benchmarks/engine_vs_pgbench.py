@@ -66,6 +66,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gateway_sim.admin_client import GatewayAdmin  # noqa: E402
 from payments import sql  # noqa: E402
 from payments.gateways.wire import basic_auth  # noqa: E402
 from stack.provision import demo_merchants, drop_target, provision_target  # noqa: E402
@@ -570,8 +571,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def set_webhooks_only_async(gateway_url: str) -> None:
     """Keep the simulator's profile but send webhooks only for outcomes the reply lacked."""
-    with httpx.Client(base_url=gateway_url, timeout=10, trust_env=False) as client:
-        client.put("/__admin__/profile", json={"webhook": {"only_async": True}}).raise_for_status()
+    with GatewayAdmin(gateway_url) as admin:
+        admin.set_profile({"webhook": {"only_async": True}})
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
+from gateway_sim.admin_client import GatewayAdmin
 from payments.gateways import juspay, paytm
 from payments.gateways.base import ChargeRequest, GatewayCredentials, GatewayName, HttpRequest
 
@@ -93,6 +94,10 @@ async def run_scenario(
 async def main_async(args: argparse.Namespace) -> None:
     proc, url = start_sim()
     try:
+        with GatewayAdmin(url) as admin:  # before the measurement: nothing else runs yet
+            for gateway, merchant_id, key in (("juspay", "bench_j", "bench_key"),
+                                              ("paytm", "BENCHMID", PAYTM_KEY)):  # fmt: skip
+                admin.add_merchant({"gateway": gateway, "merchant_id": merchant_id, "api_key": key})
         await measure(args, url, proc.pid)
     finally:
         proc.terminate()
@@ -107,14 +112,6 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> None:
     run_id = secrets.token_hex(3)
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        async with session.post(
-            url + "/__admin__/merchants",
-            json=[
-                {"gateway": "juspay", "merchant_id": "bench_j", "api_key": "bench_key"},
-                {"gateway": "paytm", "merchant_id": "BENCHMID", "api_key": PAYTM_KEY},
-            ],
-        ) as resp:
-            resp.raise_for_status()
         seed_req = ChargeRequest(f"seed{run_id}", 10_000, "INR", "card")
         for req in (
             juspay.create_order_request(jcreds, seed_req),

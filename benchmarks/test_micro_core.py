@@ -22,7 +22,6 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from legacy_adapter.ports import to_pyformat
 from payments import sql
-from payments.api import match, routes
 from payments.auth import hash_api_key, parse_basic
 from payments.gateways import checksum
 from payments.idempotency import fingerprint
@@ -97,7 +96,6 @@ PAYMENT_ROW: dict[str, Any] = {
 }
 API_KEY = "key_live_4f1c2b7a9e8d6c5b4a39281706f5e4d3"
 AUTH_HEADER = "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode()
-ROUTES = routes()
 
 
 def test_validate_create(benchmark: BenchmarkFixture) -> None:
@@ -180,15 +178,6 @@ def test_basic_auth_parse_and_hash(benchmark: BenchmarkFixture) -> None:
     """parse_basic + hash_api_key: what every request pays before the merchant cache."""
     assert benchmark(_authenticate_header, AUTH_HEADER) == hash_api_key(API_KEY)
     assert parse_basic(AUTH_HEADER) == (API_KEY, "")
-
-
-def test_route_match(benchmark: BenchmarkFixture) -> None:
-    """payments.api.match finds the refund route (the sixth in the table) and its id."""
-    found = benchmark(match, ROUTES, "POST", "/v1/payments/pay_0123456789abcdef01234567/refunds")
-    assert found is not None
-    route, params = found
-    assert route.name == "create_refund"
-    assert params == {"payment_id": "pay_0123456789abcdef01234567"}
 
 
 def test_idempotency_fingerprint(benchmark: BenchmarkFixture) -> None:

@@ -20,7 +20,7 @@ from payments.errors import PaybenchError
 
 RESOURCE = "openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-# Served by both services but outside the route table of ``payments.api``.
+# Documented, served by every service (``serving.operations``), outside ``payments.api``'s table.
 OPERATIONS_PATHS = frozenset({"/ping", "/_stats", "/health", "/metrics"})
 
 

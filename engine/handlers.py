@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from engine.keys import CONTEXT, METRICS, POOL, PORTS, REDIS, STATS
-from payments.api import ApiRequest, Route, handle, health_flow, routes
-from payments.effects import run_async
+from payments.api import ApiRequest, Route, handle, routes
+from payments.effects import Response, run_async
 from payments.models import encode_json
-from serving.metrics import render
+from serving.operations import ENDPOINTS, check_health_async, scrape
 
-INTERNAL_PREFIX = "/__onemg-internal__"
 JSON = "application/json"
+AiohttpHandler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def _route_handler(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _answer(result: Response) -> web.Response:
+    return web.Response(
+        status=result.status, body=result.body, headers=result.headers, content_type=JSON
+    )
+
+
+def _route_handler(route: Route) -> AiohttpHandler:
     async def handler(request: web.Request) -> web.Response:
         app = request.app
         api_request = ApiRequest(
@@ -31,10 +36,7 @@ def _route_handler(route: Route) -> Callable[[web.Request], Awaitable[web.Respon
             content_type=request.content_type,
             headers=request.headers,
         )
-        result = await run_async(handle(app[CONTEXT], route, api_request), app[PORTS])
-        return web.Response(
-            status=result.status, body=result.body, headers=result.headers, content_type=JSON
-        )
+        return _answer(await run_async(handle(app[CONTEXT], route, api_request), app[PORTS]))
 
     return handler
 
@@ -49,35 +51,22 @@ async def stats(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     app = request.app
-    report = {"status": "ok", "db": "ok", "redis": "ok"}
-    try:
-        await run_async(health_flow(), app[PORTS])
-    except Exception:
-        report["db"] = "unavailable"
-    try:
-        await app[REDIS].ping()
-    except (aioredis.RedisError, OSError):
-        report["redis"] = "unavailable"
-    ok = report["db"] == "ok" and report["redis"] == "ok"
-    report["status"] = "ok" if ok else "degraded"
-    return web.Response(status=200 if ok else 503, body=encode_json(report), content_type=JSON)
+    return _answer(await check_health_async(app[PORTS], app[REDIS].ping))
 
 
 async def metrics(request: web.Request) -> web.Response:
-    app = request.app
-    m = app[METRICS]
-    pool = app[POOL]
-    m.db_pool_size.set(pool.get_size())
-    m.db_pool_in_use.set(pool.get_size() - pool.get_idle_size())
-    body, content_type = render(m)
+    pool = request.app[POOL]
+    body, content_type = scrape(request.app[METRICS], pool.get_size(), pool.get_idle_size())
     return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+OPERATIONS: dict[str, AiohttpHandler] = {
+    "ping": ping, "stats": stats, "health": health, "metrics": metrics
+}
 
 
 def register_routes(app: web.Application) -> None:
     for route in routes():
         app.router.add_route(route.method, route.pattern, _route_handler(route), name=route.name)
-    for prefix, tag in (("", ""), (INTERNAL_PREFIX, "internal-")):
-        app.router.add_get(f"{prefix}/ping", ping, name=f"{tag}ping")
-        app.router.add_get(f"{prefix}/_stats", stats, name=f"{tag}stats")
-    app.router.add_get("/health", health, name="health")
-    app.router.add_get("/metrics", metrics, name="metrics")
+    for endpoint in ENDPOINTS:
+        app.router.add_get(endpoint.path, OPERATIONS[endpoint.kind], name=endpoint.name)

@@ -13,11 +13,11 @@ from aiohttp.typedefs import Handler
 from engine.keys import METRICS, STATS
 from payments.models import error_body
 from serving.logs import request_id_var
+from serving.operations import UNMATCHED, request_served
 
 log = logging.getLogger("engine.http")
 
 REQUEST_ID = "X-REQUEST-ID"
-VYKED_UNCOUNTED = frozenset({"ping", "stats", "internal-ping", "internal-stats"})
 
 # Failures that mean "the database is not there right now": answered 503 so
 # clients retry, and the pool reconnects by itself when PostgreSQL returns.
@@ -47,7 +47,7 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     route = request.match_info.route
-    name = route.name or "unmatched"
+    name = route.name or UNMATCHED
     status = 500
     try:
         response = await handler(request)
@@ -69,14 +69,10 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
     finally:
         request_id_var.reset(token)
         elapsed = time.perf_counter() - started
-        if name != "metrics":
-            request.app[METRICS].request_served(name, request.method, status, elapsed)
-        resource = route.resource
-        # Vyked counted neither its own /ping and /_stats nor unmatched paths
-        if resource is not None and name not in VYKED_UNCOUNTED:
-            request.app[STATS].update(
-                f"{request.method} {resource.canonical}", str(status), elapsed * 1000.0,
-                status < 500,
-            )
+        pattern = route.resource.canonical if route.resource is not None else None
+        request_served(
+            request.app[METRICS], request.app[STATS], name, request.method,
+            pattern=pattern, status=status, seconds=elapsed,
+        )  # fmt: skip
     response.headers[REQUEST_ID] = request_id
     return response

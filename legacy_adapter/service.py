@@ -12,26 +12,50 @@ import dataclasses
 import logging
 import threading
 import time
-
-import redis
+from collections.abc import Callable
 
 from legacy_adapter.ports import DB_UNAVAILABLE, LegacyPorts
-from legacy_adapter.vyked import HTTPService, Request, Response, get, post
-from payments.api import ApiRequest, Context, Route, handle, health_flow, routes
+from legacy_adapter.vyked import HTTPService, Request, Response, delete, get, patch, post, put
+from payments.api import ApiRequest, Context, Route, handle, routes
 from payments.config import ServiceSettings
+from payments.effects import Response as FlowResponse
 from payments.effects import run_sync
 from payments.flows.reconcile import reconcile_once
-from payments.models import encode_json, error_body
-from serving.metrics import Metrics, render
+from payments.models import error_body
+from serving.metrics import Metrics
+from serving.operations import HEALTH, METRICS, check_health, request_served, scrape
 
 log = logging.getLogger("legacy")
 
 JSON = "application/json"
-_ROUTES: dict[str, Route] = {r.name: r for r in routes()}
+_DECORATORS = {"GET": get, "POST": post, "PUT": put, "PATCH": patch, "DELETE": delete}
 
 
+def _contract_endpoint(route: Route) -> Callable[[PaymentService, Request], Response]:
+    """A Vyked handler method for ``route``, decorated as one written by hand would be."""
+
+    def endpoint(self: PaymentService, request: Request) -> Response:
+        return self.serve(route, request)
+
+    endpoint.__name__ = route.name
+    endpoint.__qualname__ = f"PaymentService.{route.name}"
+    return _DECORATORS[route.method](path=route.pattern)(endpoint)
+
+
+def _contract_routes(cls: type[PaymentService]) -> type[PaymentService]:
+    """Give the service a handler method per route of ``payments.api.routes()``."""
+    for route in routes():
+        setattr(cls, route.name, _contract_endpoint(route))
+    return cls
+
+
+@_contract_routes
 class PaymentService(HTTPService):
-    """``PaymentService`` v1: the contract of ``openapi.yaml``, blocking I/O."""
+    """``PaymentService`` v1: the contract of ``openapi.yaml``, blocking I/O.
+
+    Its handler methods are the contract's routes (added by ``_contract_routes``
+    from the one route table), ``health`` and ``metrics_endpoint``.
+    """
 
     def __init__(self, settings: ServiceSettings, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__("PaymentService", "1", host, port)
@@ -80,8 +104,8 @@ class PaymentService(HTTPService):
             content_type=JSON,
         )
 
-    def _serve(self, name: str, request: Request) -> Response:
-        route = _ROUTES[name]
+    def serve(self, route: Route, request: Request) -> Response:
+        """Drive ``route``'s flow for ``request`` with this worker's blocking ports."""
         api_request = ApiRequest(
             method=request.method,
             path=request.path,
@@ -102,66 +126,27 @@ class PaymentService(HTTPService):
             status = 503
             raise
         finally:
-            self.metrics.request_served(name, request.method, status, time.perf_counter() - started)
-        return Response(
-            status=result.status, body=result.body, headers=result.headers, content_type=JSON
-        )
+            # /_stats are the Vyked shim's; /health and /metrics are not counted here
+            request_served(
+                self.metrics, None, route.name, request.method,
+                pattern=None, status=status, seconds=time.perf_counter() - started,
+            )  # fmt: skip
+        return _answer(result)
 
-    @post(path="/v1/payments")
-    def create_payment(self, request: Request) -> Response:
-        return self._serve("create_payment", request)
-
-    @get(path="/v1/payments")
-    def list_payments(self, request: Request) -> Response:
-        return self._serve("list_payments", request)
-
-    @get(path="/v1/payments/{payment_id}")
-    def get_payment(self, request: Request) -> Response:
-        return self._serve("get_payment", request)
-
-    @post(path="/v1/payments/{payment_id}/confirm")
-    def confirm_payment(self, request: Request) -> Response:
-        return self._serve("confirm_payment", request)
-
-    @post(path="/v1/payments/{payment_id}/sync")
-    def sync_payment(self, request: Request) -> Response:
-        return self._serve("sync_payment", request)
-
-    @post(path="/v1/payments/{payment_id}/refunds")
-    def create_refund(self, request: Request) -> Response:
-        return self._serve("create_refund", request)
-
-    @get(path="/v1/refunds/{refund_id}")
-    def get_refund(self, request: Request) -> Response:
-        return self._serve("get_refund", request)
-
-    @post(path="/v1/webhooks/juspay")
-    def webhook_juspay(self, request: Request) -> Response:
-        return self._serve("webhook_juspay", request)
-
-    @post(path="/v1/webhooks/paytm")
-    def webhook_paytm(self, request: Request) -> Response:
-        return self._serve("webhook_paytm", request)
-
-    @get(path="/health")
+    @get(path=HEALTH.path)
     def health(self, request: Request) -> Response:
-        report = {"status": "ok", "db": "ok", "redis": "ok"}
-        try:
-            run_sync(health_flow(), self.ports)
-        except Exception:
-            report["db"] = "unavailable"
-        try:
-            self.ports.cache.ping()
-        except (redis.RedisError, OSError):
-            report["redis"] = "unavailable"
-        ok = report["db"] == "ok" and report["redis"] == "ok"
-        report["status"] = "ok" if ok else "degraded"
-        return Response(status=200 if ok else 503, body=encode_json(report), content_type=JSON)
+        return _answer(check_health(self.ports, self.ports.cache.ping))
 
-    @get(path="/metrics")
+    @get(path=METRICS.path)
     def metrics_endpoint(self, request: Request) -> Response:
         stats = self.ports.pool.get_stats()
-        self.metrics.db_pool_size.set(stats.get("pool_size", 0))
-        self.metrics.db_pool_in_use.set(stats.get("pool_size", 0) - stats.get("pool_available", 0))
-        body, content_type = render(self.metrics)
+        body, content_type = scrape(
+            self.metrics, stats.get("pool_size", 0), stats.get("pool_available", 0)
+        )
         return Response(body=body, headers={"Content-Type": content_type})
+
+
+def _answer(result: FlowResponse) -> Response:
+    return Response(
+        status=result.status, body=result.body, headers=result.headers, content_type=JSON
+    )

@@ -9,17 +9,17 @@ keeps every finished and partial trial, still renders the report, and leaves
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import json
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway_sim.admin_client import AdminError, GatewayAdmin
 from loadtests.checks import parse_slo
 from loadtests.config import RunConfig, as_json
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
@@ -160,20 +160,9 @@ def target_settings(config: RunConfig, urls: Mapping[str, str],
 def fetch_gateway_profile(gateway_url: str) -> dict[str, Any] | None:
     """The simulator's effective profile (latencies, faults), for the report (best effort)."""
     try:
-        with urllib.request.urlopen(f"{gateway_url}/__admin__/profile", timeout=10) as resp:
-            doc = json.loads(resp.read())
-    except (OSError, ValueError):
-        return None
-    profile = doc.get("profile") if isinstance(doc, dict) else None
-    return profile if isinstance(profile, dict) else None
-
-
-def fetch_ledger(gateway_url: str) -> Any:
-    """The simulator's audit ledger (best effort)."""
-    try:
-        with urllib.request.urlopen(f"{gateway_url}/__admin__/ledger", timeout=10) as resp:
-            return json.loads(resp.read())
-    except (OSError, ValueError):
+        with GatewayAdmin(gateway_url) as admin:
+            return admin.profile()
+    except AdminError:
         return None
 
 
@@ -214,7 +203,7 @@ def execute(
     except KeyboardInterrupt as exc:
         reason = interrupt_reason(exc)
         stopped_by = exc.name if isinstance(exc, StopSignal) else "SIGINT"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - recorded as the reason; the report still renders
         reason = f"{type(exc).__name__}: {exc}"
     doc = config_file.doc
     doc.complete = complete
@@ -259,9 +248,8 @@ def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive,
             else:
                 plans(runner, config_file)
         finally:
-            ledger = fetch_ledger(stack.gateway_url)
-            if ledger is not None:
-                write_ledger(run_dir, ledger)
+            with GatewayAdmin(stack.gateway_url) as admin, contextlib.suppress(AdminError):
+                write_ledger(run_dir, admin.ledger())  # best effort
 
 
 def stack_config(config: RunConfig, run_dir: Path, base_env: Mapping[str, str]) -> Any:
@@ -300,7 +288,7 @@ def _write_environment(run_dir: Path, stack: Any, config: RunConfig) -> None:
         from stack.environment import capture_environment
 
         env = capture_environment(stack, seed=config.seed)
-    except Exception as exc:  # the environment is context, never a reason to lose a run
+    except Exception as exc:  # noqa: BLE001 - the environment is context: never lose a run to it
         env = {"error": f"{type(exc).__name__}: {exc}"}
     env.setdefault("python", sys.version)
     env.setdefault("pid", os.getpid())
@@ -325,7 +313,7 @@ def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -
                                             slo_targets=config.slo_targets or None)
         outcome.summary = reports.summary_table(outcome.report.results)
         outcome.gates_failed = not outcome.report.gates_passed
-    except Exception as exc:  # keep the raw data usable even if rendering fails
+    except Exception as exc:  # noqa: BLE001 - keep the raw data usable even if rendering fails
         log(f"report rendering failed: {type(exc).__name__}: {exc}")
         outcome.summary = fallback_summary(outcome.trials)
 

@@ -9,15 +9,14 @@ shuffle per round) so that drift of the shared machine hits them alike.
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway_sim.admin_client import GatewayAdmin
 from loadtests.config import RunConfig, open_cap
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.idle import StillBusy, wait_for_all
@@ -156,18 +155,12 @@ def trial_line(fig: Mapping[str, Any]) -> str:
 
 def set_gateway_profile(gateway_url: str, profile: str, auth_ms: float | None = None) -> None:
     """Switch the simulator's profile, optionally with another payment-call latency
-    (median ``auth_ms``, p99 four times that), via ``PUT /__admin__/profile``."""
+    (median ``auth_ms``, p99 four times that)."""
     doc: dict[str, Any] = {"profile": profile}
     if auth_ms is not None:
         doc["latency"] = {"auth": {"p50_ms": auth_ms, "p99_ms": 4 * auth_ms}}
-    request = urllib.request.Request(
-        f"{gateway_url}/__admin__/profile",
-        data=json.dumps(doc).encode(),
-        method="PUT",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    with GatewayAdmin(gateway_url) as admin:
+        admin.set_profile(doc)
 
 
 class TrialRunner:
@@ -242,7 +235,7 @@ class TrialRunner:
         except KeyboardInterrupt as exc:
             interrupted = interrupt_reason(exc)
             stop_signal = exc.name if isinstance(exc, StopSignal) else "SIGINT"
-        except Exception as exc:  # a dead component: stop, keep what we have
+        except Exception as exc:  # noqa: BLE001 - a dead component: stop, keep what we have
             interrupted = f"{type(exc).__name__}: {exc}"
         finally:
             code = locust.stop(grace_s=max(10.0, self.config.stop_timeout_s + 5))

@@ -262,7 +262,7 @@ def _up(config: RunConfig, env: dict[str, str]) -> int:
         name = exc.name if isinstance(exc, StopSignal) else "SIGINT"
         print(f"\n{name} received; stopped.")
         return EXIT_OK
-    except Exception as exc:  # say what failed in one line, as paybench run does
+    except Exception as exc:  # noqa: BLE001 - say what failed in one line, as paybench run does
         what = str(exc) if isinstance(exc, StackError) else f"{type(exc).__name__}: {exc}"
         print(f"paybench up: {'stopped' if started else 'the stack did not start'}: {what}",
               file=sys.stderr)

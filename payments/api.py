@@ -1,14 +1,13 @@
-"""The HTTP contract as data: one route table both services serve.
+"""The HTTP contract as data: one route table every service serves.
 
-A service turns its framework's request into an ``ApiRequest``, finds the
-route with ``match``, drives the route's flow with its own I/O, and writes the
-``Response`` back. Routing rules, authentication, validation and every body
-are therefore identical in the two services.
+Each service registers these routes with its framework's router, turns the
+framework's request into an ``ApiRequest``, drives the route's flow with its
+own I/O, and writes the ``Response`` back. Routes, authentication, validation
+and every body are therefore identical in all of them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,8 +27,6 @@ __all__ = [
     "Route",
     "handle",
     "health_flow",
-    "match",
-    "route",
     "routes",
 ]
 
@@ -43,48 +40,25 @@ class Route:
     pattern: str  # "/v1/payments/{payment_id}/confirm"
     name: str  # stable name for metrics and stats
     flow: FlowFn
-    regex: re.Pattern[str]
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[a-z_]+\})", pattern)
-    out = "".join(
-        f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts
-    )
-    return re.compile(f"^{out}$")
-
-
-def route(method: str, pattern: str, name: str, flow: FlowFn) -> Route:
-    return Route(method, pattern, name, flow, _compile(pattern))
-
-
-def match(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route for ``method`` and ``path`` with its parameters, or None."""
-    for r in routes:
-        if r.method == method:
-            m = r.regex.match(path)
-            if m:
-                return r, m.groupdict()
-    return None
 
 
 def routes() -> tuple[Route, ...]:
     """Every payment route of the contract (``openapi.yaml``)."""
     return (
-        route("POST", "/v1/payments", "create_payment", payments.create_payment),
-        route("GET", "/v1/payments", "list_payments", payments.list_payments),
-        route("GET", "/v1/payments/{payment_id}", "get_payment", payments.get_payment),
-        route(
+        Route("POST", "/v1/payments", "create_payment", payments.create_payment),
+        Route("GET", "/v1/payments", "list_payments", payments.list_payments),
+        Route("GET", "/v1/payments/{payment_id}", "get_payment", payments.get_payment),
+        Route(
             "POST", "/v1/payments/{payment_id}/confirm", "confirm_payment",
             payments.confirm_payment,
         ),
-        route("POST", "/v1/payments/{payment_id}/sync", "sync_payment", payments.sync_payment),
-        route(
+        Route("POST", "/v1/payments/{payment_id}/sync", "sync_payment", payments.sync_payment),
+        Route(
             "POST", "/v1/payments/{payment_id}/refunds", "create_refund", refunds.create_refund
         ),
-        route("GET", "/v1/refunds/{refund_id}", "get_refund", refunds.get_refund),
-        route("POST", "/v1/webhooks/juspay", "webhook_juspay", webhooks.juspay_webhook),
-        route("POST", "/v1/webhooks/paytm", "webhook_paytm", webhooks.paytm_webhook),
+        Route("GET", "/v1/refunds/{refund_id}", "get_refund", refunds.get_refund),
+        Route("POST", "/v1/webhooks/juspay", "webhook_juspay", webhooks.juspay_webhook),
+        Route("POST", "/v1/webhooks/paytm", "webhook_paytm", webhooks.paytm_webhook),
     )
 
 

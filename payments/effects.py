@@ -8,7 +8,7 @@ services do exactly the same work, in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -117,7 +117,7 @@ def run_sync(flow: Flow[T], ports: SyncPorts) -> T:
         while True:
             try:
                 result = _dispatch(ports, effect)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - raised again in the flow, at its yield
                 effect = flow.throw(exc)
             else:
                 effect = flow.send(result)
@@ -135,7 +135,7 @@ async def run_async(flow: Flow[T], ports: AsyncPorts) -> T:
         while True:
             try:
                 result = await _dispatch(ports, effect)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - raised again in the flow, at its yield
                 effect = flow.throw(exc)
             else:
                 effect = flow.send(result)
@@ -144,6 +144,3 @@ async def run_async(flow: Flow[T], ports: AsyncPorts) -> T:
         return done
     finally:
         flow.close()
-
-
-Handler = Callable[..., Flow[Response]]

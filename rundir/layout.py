@@ -50,7 +50,7 @@ _TRIAL_NAME = re.compile(r"^(?P<target>.+)-(?P<index>\d+)$")
 
 def create_run_dir(out: Path, label: str, now: datetime | None = None) -> Path:
     """``out/<YYYY-MM-DDTHH-MM-SS>_<label>``, with ``-2``, ``-3``... if it exists."""
-    stamp = (now or datetime.now()).strftime(RUN_STAMP)
+    stamp = (now or datetime.now().astimezone()).strftime(RUN_STAMP)  # local time
     out.mkdir(parents=True, exist_ok=True)
     base = f"{stamp}_{label}"
     for n in range(1, 1000):

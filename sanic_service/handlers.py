@@ -6,17 +6,15 @@ import re
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
-import redis.asyncio as aioredis
 from sanic.response import HTTPResponse
 from tortoise import Tortoise
 
-from payments.api import ApiRequest, Route, handle, health_flow, routes
-from payments.effects import run_async
+from payments.api import ApiRequest, Route, handle, routes
+from payments.effects import Response, run_async
 from payments.models import encode_json
 from sanic_service.state import ServiceApp, ServiceRequest
-from serving.metrics import render
+from serving.operations import ENDPOINTS, check_health_async, scrape
 
-INTERNAL_PREFIX = "/__onemg-internal__"
 JSON = "application/json"
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 _PARAM = re.compile(r"\{([a-z_]+)\}")
@@ -31,6 +29,12 @@ def media_type(request: ServiceRequest) -> str:
     """The media type without parameters, lower case (as aiohttp and the Vyked shim give it)."""
     raw = request.headers.get("content-type") or "application/octet-stream"
     return raw.split(";", 1)[0].strip().lower()
+
+
+def _answer(result: Response) -> HTTPResponse:
+    return HTTPResponse(
+        result.body, status=result.status, headers=dict(result.headers), content_type=JSON
+    )
 
 
 def _route_handler(route: Route) -> Handler:
@@ -48,10 +52,7 @@ def _route_handler(route: Route) -> Handler:
             content_type=media_type(request),
             headers=request.headers,
         )
-        result = await run_async(handle(state.context, route, api_request), state.ports())
-        return HTTPResponse(
-            result.body, status=result.status, headers=dict(result.headers), content_type=JSON
-        )
+        return _answer(await run_async(handle(state.context, route, api_request), state.ports()))
 
     handler.__name__ = route.name
     return handler
@@ -78,29 +79,20 @@ async def stats(request: ServiceRequest) -> HTTPResponse:
 
 async def health(request: ServiceRequest) -> HTTPResponse:
     state = request.app.ctx
-    report = {"status": "ok", "db": "ok", "redis": "ok"}
-    try:
-        await run_async(health_flow(), state.ports())
-    except Exception:
-        report["db"] = "unavailable"
-    try:
-        await state.running().cache.ping()
-    except (aioredis.RedisError, OSError):
-        report["redis"] = "unavailable"
-    ok = report["db"] == "ok" and report["redis"] == "ok"
-    report["status"] = "ok" if ok else "degraded"
-    return HTTPResponse(encode_json(report), status=200 if ok else 503, content_type=JSON)
+    return _answer(await check_health_async(state.ports(), state.running().cache.ping))
 
 
 async def metrics(request: ServiceRequest) -> HTTPResponse:
-    m = request.app.ctx.running().metrics
     # Tortoise exposes no pool figures; its asyncpg pool is None until the first query
     pool = getattr(Tortoise.get_connection("default"), "_pool", None)
-    size = pool.get_size() if pool is not None else 0
-    m.db_pool_size.set(size)
-    m.db_pool_in_use.set(size - pool.get_idle_size() if pool is not None else 0)
-    body, content_type = render(m)
+    figures = (pool.get_size(), pool.get_idle_size()) if pool is not None else (0, 0)
+    body, content_type = scrape(request.app.ctx.running().metrics, *figures)
     return HTTPResponse(body, content_type=content_type)
+
+
+OPERATIONS: dict[str, Handler] = {
+    "ping": ping, "stats": stats, "health": health, "metrics": metrics
+}
 
 
 def register_routes(app: ServiceApp) -> None:
@@ -111,11 +103,6 @@ def register_routes(app: ServiceApp) -> None:
             _route_handler(route), sanic_uri(route.pattern), methods=[route.method],
             name=route.name, unquote=True, ctx_metric_name=route.name, ctx_pattern=route.pattern,
         )  # fmt: skip
-    for prefix, tag in (("", ""), (INTERNAL_PREFIX, "internal-")):
-        for path, handler, name in (("/ping", ping, "ping"), ("/_stats", stats, "stats")):
-            app.add_route(handler, prefix + path, methods=["GET"], name=tag + name,
-                          ctx_metric_name=tag + name, ctx_pattern=prefix + path)  # fmt: skip
-    app.add_route(health, "/health", methods=["GET"], name="health",
-                  ctx_metric_name="health", ctx_pattern="/health")  # fmt: skip
-    app.add_route(metrics, "/metrics", methods=["GET"], name="metrics",
-                  ctx_metric_name="metrics", ctx_pattern="/metrics")  # fmt: skip
+    for endpoint in ENDPOINTS:
+        app.add_route(OPERATIONS[endpoint.kind], endpoint.path, methods=["GET"], name=endpoint.name,
+                      ctx_metric_name=endpoint.name, ctx_pattern=endpoint.path)  # fmt: skip

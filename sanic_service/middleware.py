@@ -24,15 +24,13 @@ from tortoise.exceptions import DBConnectionError
 from payments.models import error_body
 from sanic_service.state import ServiceApp, ServiceRequest
 from serving.logs import request_id_var
+from serving.operations import UNMATCHED, request_served
 
 log = logging.getLogger("sanic_service.http")
 
 REQUEST_ID = "X-REQUEST-ID"
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
-UNMATCHED = "unmatched"
-# Vyked counted neither its own /ping and /_stats nor unmatched paths in /_stats.
-VYKED_UNCOUNTED = frozenset({"ping", "stats", "internal-ping", "internal-stats"})
 
 # Failures that mean "the database is not there right now": answered 503 so clients
 # retry. Tortoise passes asyncpg's connection errors through untranslated, and its
@@ -76,14 +74,13 @@ async def on_response(request: ServiceRequest, response: BaseHTTPResponse) -> No
     elapsed = time.perf_counter() - ctx.started
     route = request.route
     name = route.ctx.metric_name if route is not None else UNMATCHED
+    pattern = route.ctx.pattern if route is not None else None
     state = request.app.ctx
-    status = response.status
-    if name != "metrics" and state.resources is not None:
-        state.resources.metrics.request_served(name, request.method, status, elapsed)
-    if route is not None and name not in VYKED_UNCOUNTED:
-        state.stats.update(
-            f"{request.method} {route.ctx.pattern}", str(status), elapsed * 1000.0, status < 500
-        )
+    metrics = state.resources.metrics if state.resources is not None else None
+    request_served(
+        metrics, state.stats, name, request.method,
+        pattern=pattern, status=response.status, seconds=elapsed,
+    )  # fmt: skip
 
 
 def not_found(request: ServiceRequest, exc: Exception) -> HTTPResponse:

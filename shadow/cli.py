@@ -180,8 +180,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.gateway_url:
         if not args.merchants:
             raise ShadowConfigError("--gateway-url needs --merchants SIDE=ID,... to audit")
-        ledger = asyncio.run(pipeline.fetch_ledger(args.gateway_url))
-        pipeline.save_ledger(args.out, ledger, dict(args.merchants))
+        pipeline.ledger_to_dir(args.gateway_url, args.out, dict(args.merchants))
     meta = {"capture": str(args.capture), "primary": args.primary,
             "candidate": args.candidate, "secondary": args.secondary or "-",
             "rate": args.rate or "max", "allow_writes": args.allow_writes}

@@ -275,9 +275,8 @@ class Lanes:
                 return
             try:
                 await job.run()
-            except Exception:
-                # One broken exchange must not stop the lane; it is counted.
-                self.failed += 1
+            except Exception:  # noqa: BLE001 - one broken exchange must not stop the lane
+                self.failed += 1  # it is counted instead
             finally:
                 self.pending -= 1
                 if self.pending == 0:

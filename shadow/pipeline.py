@@ -1,7 +1,7 @@
 """The steps of a shadow run over one output directory.
 
     replay_to_dir   capture -> exchanges.jsonl + replay.json
-    fetch_ledger    the simulator's ledger -> ledger.json (with scopes.json)
+    ledger_to_dir   the simulator's ledger -> ledger.json (with scopes.json)
     report_dir      exchanges.jsonl (+ ledger) -> summary.json, report.html, report.md
 
 Each step reads and writes files only in the directory, so ``shadow report
@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+from gateway_sim.admin_client import AdminError, GatewayAdmin
 from shadow.analysis import analyze
 from shadow.audit import AuditResult, SideScope, audit, parse_ledger, payment_refs
 from shadow.capture import CaptureWriter, iter_capture, read_capture
@@ -43,15 +42,16 @@ async def replay_to_dir(capture: Path, settings: ReplaySettings, out_dir: Path) 
     return stats
 
 
-async def fetch_ledger(gateway_url: str, timeout_s: float = 15.0) -> Any:
-    """The simulator's whole ledger as JSON (``GET /__admin__/ledger``)."""
-    url = gateway_url.rstrip("/") + "/__admin__/ledger"
-    async with aiohttp.ClientSession() as session, session.get(
-        url, timeout=aiohttp.ClientTimeout(total=timeout_s)
-    ) as resp:
-        if resp.status != 200:
-            raise ShadowConfigError(f"ledger at {url} answered HTTP {resp.status}")
-        return await resp.json()
+def ledger_to_dir(
+    gateway_url: str, out_dir: Path, merchants: Mapping[str, list[str]], timeout_s: float = 15.0
+) -> None:
+    """Save the simulator's whole ledger and each side's gateway merchant ids."""
+    try:
+        with GatewayAdmin(gateway_url, timeout_s=timeout_s) as admin:
+            ledger = admin.ledger()
+    except AdminError as exc:
+        raise ShadowConfigError(f"ledger: {exc}") from None
+    save_ledger(out_dir, ledger, merchants)
 
 
 def save_ledger(out_dir: Path, ledger: Any, merchants: Mapping[str, list[str]]) -> None:

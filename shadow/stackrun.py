@@ -142,8 +142,7 @@ def _run_in_stack(
             poll=settings.poll, id_prefixes=rules.id_prefixes,
         )
         stats = asyncio.run(pipeline.replay_to_dir(capture, replay, out))
-        ledger = asyncio.run(pipeline.fetch_ledger(stack.gateway_url))
-        pipeline.save_ledger(out, ledger, {
+        pipeline.ledger_to_dir(stack.gateway_url, out, {
             side: _gateway_ids(stack.merchants[target]) for side, target in sides.items()
         })
         described: dict[str, Any] = stack.describe()

@@ -14,8 +14,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
-
+from gateway_sim.admin_client import AdminError, GatewayAdmin
 from stack.errors import StackError
 from stack.provision import MerchantSeed
 
@@ -41,7 +40,8 @@ def for_target(seed: MerchantSeed, target: str) -> MerchantSeed:
 
 
 def registrations(seed: MerchantSeed, target_url: str) -> list[dict[str, Any]]:
-    """The simulator's ``POST /__admin__/merchants`` bodies for one merchant of a target."""
+    """The simulator's merchant registrations (``GatewayAdmin.add_merchant``) for one
+    merchant of a target."""
     base = target_url.rstrip("/")
     accounts = {
         "juspay": (seed.juspay_merchant_id, seed.juspay_api_key),
@@ -64,20 +64,25 @@ def register_at_simulator(
     gateway_url: str, merchants: Iterable[MerchantSeed], target_url: str, timeout_s: float = 10.0
 ) -> None:
     """Register every merchant of a target at the simulator, for both gateways."""
-    with httpx.Client(base_url=gateway_url, timeout=timeout_s, trust_env=False) as client:
+    with GatewayAdmin(gateway_url, timeout_s=timeout_s) as admin:
         for seed in merchants:
             for body in registrations(seed, target_url):
-                resp = client.post("/__admin__/merchants", json=body)
-                if resp.status_code >= 300:
+                try:
+                    admin.add_merchant(body)
+                except AdminError as exc:
                     raise StackError(
-                        f"gateway simulator refused merchant {body['merchant_id']}: "
-                        f"HTTP {resp.status_code} {resp.text[:300]}"
-                    )
+                        f"gateway simulator refused merchant {body['merchant_id']}: {_why(exc)}"
+                    ) from exc
 
 
 def reset_simulator(gateway_url: str, timeout_s: float = 10.0) -> None:
     """Clear the simulator's ledger (merchant registrations are kept)."""
-    with httpx.Client(base_url=gateway_url, timeout=timeout_s, trust_env=False) as client:
-        resp = client.post("/__admin__/reset")
-        if resp.status_code >= 300:
-            raise StackError(f"gateway simulator reset failed: HTTP {resp.status_code}")
+    with GatewayAdmin(gateway_url, timeout_s=timeout_s) as admin:
+        try:
+            admin.reset()
+        except AdminError as exc:
+            raise StackError(f"gateway simulator reset failed: {_why(exc)}") from exc
+
+
+def _why(exc: AdminError) -> str:
+    return f"HTTP {exc.status} {exc.body[:300]}" if exc.status is not None else str(exc)

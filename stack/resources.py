@@ -83,7 +83,7 @@ class ResourceSampler(threading.Thread):
                         return
                     # Wakes early on stop(), then loops once more for the final sample.
                     self._stop_event.wait(self.interval_s)
-        except Exception as exc:  # a sampler must not kill a trial: kept for the caller
+        except Exception as exc:  # noqa: BLE001 - a sampler must not kill a trial (kept for caller)
             self.error = exc
 
     def _targets(self) -> list[tuple[str, int]]:

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 import redis
 
+from gateway_sim.admin_client import HEALTH_PATH as GATEWAY_HEALTH_PATH
 from stack import merchants as merchant_setup
 from stack.errors import ProcessDied, StackError
 from stack.infra import HOST, Infra
@@ -47,7 +48,6 @@ from stack.targets import TargetLaunch, TargetSpec, resolve_targets
 
 _log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
-GATEWAY_HEALTH = "/__admin__/health"
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class Stack:
             self.gateway_url = f"http://{HOST}:{port}"
             try:
                 self.supervisor.wait_for_http(
-                    "gateway_sim", self.gateway_url + GATEWAY_HEALTH,
+                    "gateway_sim", self.gateway_url + GATEWAY_HEALTH_PATH,
                     timeout_s=cfg.startup_timeout_s,
                 )  # fmt: skip
             except ProcessDied:

@@ -129,7 +129,7 @@ class WSGIApplication:
         """Run the handler: (response, /_stats status key, counts as success)."""
         try:
             response: object = route.handler(request)
-        except Exception as exc:  # every failure becomes a response; the worker lives on
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a response (logged there)
             return self._from_exception(exc, request)
         if not isinstance(response, Response):
             return self._from_exception(

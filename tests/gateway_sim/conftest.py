@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sim_helpers import PAYTM_KEY, Sim, sim_process, unique
 
+from gateway_sim.admin_client import GatewayAdmin
 from payments.gateways.base import GatewayCredentials, GatewayName
 
 # Short delays so pending payments and refunds settle within a test; the stall
@@ -30,24 +31,26 @@ def client(sim: Sim) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def juspay_creds(client: httpx.Client) -> GatewayCredentials:
+def admin(sim: Sim) -> Iterator[GatewayAdmin]:
+    with GatewayAdmin(sim.url, timeout_s=5) as a:
+        yield a
+
+
+@pytest.fixture(scope="session")
+def juspay_creds(admin: GatewayAdmin) -> GatewayCredentials:
     creds = GatewayCredentials(GatewayName.JUSPAY, unique("jm_"), unique("jkey_"))
-    resp = client.post(
-        "/__admin__/merchants",
-        json={"gateway": "juspay", "merchant_id": creds.merchant_id, "api_key": creds.api_key},
+    admin.add_merchant(
+        {"gateway": "juspay", "merchant_id": creds.merchant_id, "api_key": creds.api_key}
     )
-    assert resp.status_code == 201
     return creds
 
 
 @pytest.fixture(scope="session")
-def paytm_creds(client: httpx.Client) -> GatewayCredentials:
+def paytm_creds(admin: GatewayAdmin) -> GatewayCredentials:
     creds = GatewayCredentials(GatewayName.PAYTM, unique("PTM"), PAYTM_KEY)
-    resp = client.post(
-        "/__admin__/merchants",
-        json={"gateway": "paytm", "merchant_id": creds.merchant_id, "api_key": creds.api_key},
+    admin.add_merchant(
+        {"gateway": "paytm", "merchant_id": creds.merchant_id, "api_key": creds.api_key}
     )
-    assert resp.status_code == 201
     return creds
 
 

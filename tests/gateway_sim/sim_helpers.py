@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from gateway_sim.admin_client import AdminError, GatewayAdmin
 from payments.gateways.base import GatewayReply, HttpRequest, HttpResponse, TransportError
 
 T = TypeVar("T")
@@ -78,9 +79,10 @@ def sim_process(
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                if httpx.get(url + "/__admin__/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                with GatewayAdmin(url, timeout_s=1) as admin:
+                    admin.health()
+                break
+            except AdminError:
                 time.sleep(0.05)
         yield Sim(url, proc)
     finally:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sim_helpers import drive, unique
 
+from gateway_sim.admin_client import GatewayAdmin
 from payments.gateways import charge_flow, refund_flow, refund_status_flow, status_flow
 from payments.gateways.base import (
     AttemptStatus,
@@ -115,7 +116,7 @@ def test_reset_after_charge_is_unknown_but_charged(
 
 
 def test_repeated_charge_flow_does_not_charge_twice(
-    client: httpx.Client, creds: GatewayCredentials
+    client: httpx.Client, admin: GatewayAdmin, creds: GatewayCredentials
 ) -> None:
     """Re-running charge_flow for the same attempt reads the status instead of paying."""
     attempt = unique("att_")
@@ -124,7 +125,7 @@ def test_repeated_charge_flow_does_not_charge_twice(
     second, sent = drive(client, charge_flow(creds, req))
     assert first.status is second.status is AttemptStatus.SUCCEEDED
     assert len(sent) == 2  # create (duplicate) + status, no second transaction
-    ledger = client.get("/__admin__/ledger", params={"merchant_id": creds.merchant_id}).json()
+    ledger = admin.ledger(creds.merchant_id)
     charges = [e for e in ledger["entries"] if e["order_id"] == attempt]
     assert len(charges) == 1
 
@@ -136,7 +137,9 @@ def test_unknown_status_for_missing_order_is_failed(
     assert status(client, creds, unique("never_")).status is AttemptStatus.FAILED
 
 
-def test_refund_lifecycle(client: httpx.Client, creds: GatewayCredentials) -> None:
+def test_refund_lifecycle(
+    client: httpx.Client, admin: GatewayAdmin, creds: GatewayCredentials
+) -> None:
     """Refunds are pending then succeed, repeat safely, and never exceed the charge."""
     attempt, outcome = charge(client, creds, 50_000)
     assert outcome.status is AttemptStatus.SUCCEEDED
@@ -156,7 +159,7 @@ def test_refund_lifecycle(client: httpx.Client, creds: GatewayCredentials) -> No
             break
         time.sleep(0.05)
     assert settled.status is RefundStatus.SUCCEEDED
-    ledger = client.get("/__admin__/ledger", params={"merchant_id": creds.merchant_id}).json()
+    ledger = admin.ledger(creds.merchant_id)
     refunds = [e for e in ledger["entries"] if e["order_id"] == attempt and e["kind"] == "refund"]
     assert [e["amount"] for e in refunds] == [20_000]
 

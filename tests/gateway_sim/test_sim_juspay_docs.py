@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sim_helpers import drive, unique
 
+from gateway_sim.admin_client import AdminError, GatewayAdmin
 from gateway_sim.juspay_wire import ORDER_FIELDS, TXN_FIELDS
 from payments.gateways import charge_flow, juspay, juspay_webhooks
 from payments.gateways.base import AttemptStatus, ChargeRequest, GatewayCredentials, GatewayName
@@ -68,16 +69,14 @@ def hooks() -> Iterator[Hooks]:
 
 
 @pytest.fixture(scope="module")
-def merchant(client: httpx.Client, hooks: Hooks) -> GatewayCredentials:
+def merchant(admin: GatewayAdmin, hooks: Hooks) -> GatewayCredentials:
     """A Juspay merchant with webhooks and its own response key."""
     creds = GatewayCredentials(GatewayName.JUSPAY, unique("jm_"), unique("jkey_"))
-    resp = client.post(
-        "/__admin__/merchants",
-        json={"gateway": "juspay", "merchant_id": creds.merchant_id, "api_key": creds.api_key,
-              "webhook_url": hooks.url, "webhook_username": "u", "webhook_password": "p",
-              "response_key": RESPONSE_KEY},
+    admin.add_merchant(
+        {"gateway": "juspay", "merchant_id": creds.merchant_id, "api_key": creds.api_key,
+         "webhook_url": hooks.url, "webhook_username": "u", "webhook_password": "p",
+         "response_key": RESPONSE_KEY},
     )  # fmt: skip
-    assert resp.status_code == 201
     return creds
 
 
@@ -115,12 +114,12 @@ def order(client: httpx.Client, creds: GatewayCredentials, order_id: str) -> dic
     return doc
 
 
-def card_auth(client: httpx.Client, mode: str) -> None:
-    client.put("/__admin__/profile", json={"juspay_card_auth": mode}).raise_for_status()
+def card_auth(admin: GatewayAdmin, mode: str) -> None:
+    admin.set_profile({"juspay_card_auth": mode})
 
 
-def ledger_of(client: httpx.Client, order_id: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = client.get("/__admin__/ledger").json()["entries"]
+def ledger_of(admin: GatewayAdmin, order_id: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = admin.ledger()["entries"]
     return [e for e in entries if e["order_id"] == order_id]
 
 
@@ -185,7 +184,7 @@ def test_webhooks_carry_the_documented_order_object(
 
 
 def test_client_side_card_txn_is_pending_vbv_until_authenticated(
-    client: httpx.Client, merchant: GatewayCredentials, hooks: Hooks
+    client: httpx.Client, admin: GatewayAdmin, merchant: GatewayCredentials, hooks: Hooks
 ) -> None:
     """/txns without credentials: PENDING_VBV, then the authentication step charges it."""
     order_id = create_order(client, merchant, "20.00")
@@ -196,7 +195,7 @@ def test_client_side_card_txn_is_pending_vbv_until_authenticated(
     auth = txn["payment"]["authentication"]
     assert auth["method"] == "GET"
     assert order(client, merchant, order_id)["status"] == "PENDING_VBV"
-    assert ledger_of(client, order_id) == []  # nothing charged before authentication
+    assert ledger_of(admin, order_id) == []  # nothing charged before authentication
     page = client.get(auth["url"], follow_redirects=False)
     assert page.status_code == 302
     location = urlsplit(page.headers["Location"])
@@ -209,12 +208,12 @@ def test_client_side_card_txn_is_pending_vbv_until_authenticated(
     paid = order(client, merchant, order_id)
     assert paid["status"] == "CHARGED"
     assert_order_object(paid, paid=True)
-    charges = [(e["kind"], e["amount"]) for e in ledger_of(client, order_id)]
+    charges = [(e["kind"], e["amount"]) for e in ledger_of(admin, order_id)]
     assert charges == [("charge", 2_000)]
     assert [e["event_name"] for e in hooks.events(order_id, 1)] == ["ORDER_SUCCEEDED"]
     again = client.get(auth["url"], follow_redirects=False)
     assert again.status_code == 302  # a second visit changes nothing
-    assert len(ledger_of(client, order_id)) == 1
+    assert len(ledger_of(admin, order_id)) == 1
 
 
 def test_txn_without_format_redirects_and_failed_authentication_fails(
@@ -259,28 +258,29 @@ def test_txn_merchant_must_be_known_and_a_sent_key_valid(
 
 
 def test_server_to_server_txn_charges_at_once_unless_three_ds_is_chosen(
-    client: httpx.Client, merchant: GatewayCredentials
+    client: httpx.Client, admin: GatewayAdmin, merchant: GatewayCredentials
 ) -> None:
     """With the API key (as the services call it) a card charges at once; three_ds overrides."""
     direct, _ = drive(
         client, charge_flow(merchant, ChargeRequest(unique("att_"), 9_000, "INR", "card"))
     )
     assert direct.status is AttemptStatus.SUCCEEDED
-    card_auth(client, "three_ds")
+    card_auth(admin, "three_ds")
     try:
         attempt = unique("att_")
         request = ChargeRequest(attempt, 9_000, "INR", "card")
         pending, _ = drive(client, charge_flow(merchant, request))
         assert pending.status is AttemptStatus.PENDING
         assert order(client, merchant, attempt)["status"] == "PENDING_VBV"
-        card_auth(client, "direct")
+        card_auth(admin, "direct")
         order_id = create_order(client, merchant, "9.00")
         txn = client.post("/txns", data=card_txn(merchant, order_id, format="json")).json()
         assert txn["status"] == "CHARGED"
     finally:
-        card_auth(client, "auto")
-    bad = client.put("/__admin__/profile", json={"juspay_card_auth": "sometimes"})
-    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_config")
+        card_auth(admin, "auto")
+    with pytest.raises(AdminError) as refused:
+        admin.set_profile({"juspay_card_auth": "sometimes"})
+    assert (refused.value.status, json.loads(refused.value.body)["code"]) == (400, "invalid_config")
 
 
 def test_older_order_paths_are_aliases(client: httpx.Client, merchant: GatewayCredentials) -> None:

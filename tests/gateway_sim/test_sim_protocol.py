@@ -8,6 +8,7 @@ import httpx
 import paytmchecksum
 from sim_helpers import PAYTM_KEY, drive, unique
 
+from gateway_sim.admin_client import GatewayAdmin
 from gateway_sim.hooks import ChargePlan, RefundResult
 from gateway_sim.paytm_wire import notification
 from gateway_sim.state import Merchant, Order, OrderState, Refund, RefundState
@@ -171,14 +172,14 @@ def test_paytm_refund_codes(client: httpx.Client, paytm_creds: GatewayCredential
 
 
 def test_ledger_shows_duplicate_charges_of_one_payment(
-    client: httpx.Client, creds: GatewayCredentials
+    client: httpx.Client, admin: GatewayAdmin, creds: GatewayCredentials
 ) -> None:
     """Two charged attempts with the same reference appear under duplicate_charges."""
     reference = unique("pay_")
     for _ in range(2):
         req = ChargeRequest(unique("att_"), 7_700, "INR", "card", reference=reference)
         drive(client, charge_flow(creds, req))
-    ledger = client.get("/__admin__/ledger", params={"merchant_id": creds.merchant_id}).json()
+    ledger = admin.ledger(creds.merchant_id)
     dups = [d for d in ledger["summary"]["duplicate_charges"] if d["reference"] == reference]
     assert len(dups) == 1
     assert len(dups[0]["order_ids"]) == 2

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sim_helpers import Sim, drive, sim_process
 
+from gateway_sim.admin_client import GatewayAdmin
 from payments.gateways import charge_flow, refund_flow, refund_status_flow, status_flow
 from payments.gateways.base import (
     AttemptStatus,
@@ -131,9 +132,9 @@ def sides_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
 @pytest.mark.parametrize("mix", ["fast", "realistic"])
 def test_both_sides_meet_the_same_outcomes(sides_sim: Sim, mix: str) -> None:
     """Every logical payment gets identical gateway outcomes on both sides."""
-    with httpx.Client(base_url=sides_sim.url, timeout=5) as admin:
-        admin.put("/__admin__/profile", json={"profile": mix, **QUIET}).raise_for_status()
-        admin.post("/__admin__/reset").raise_for_status()
+    with GatewayAdmin(sides_sim.url, timeout_s=5) as admin:
+        admin.set_profile({"profile": mix, **QUIET})
+        admin.reset()
     seed = demo_merchants(1, seed=3)[0]
     side_creds = {}
     for side in SIDES:
@@ -157,14 +158,12 @@ def test_both_sides_meet_the_same_outcomes(sides_sim: Sim, mix: str) -> None:
     # the comparison is not trivial: the mix produced failures, pending and unknown outcomes
     assert {"succeeded", "failed", "pending"} <= set(charges)
     assert sum(n for status, n in charges.items() if status != "succeeded") >= 20
-    with httpx.Client(base_url=sides_sim.url, timeout=5) as admin:
+    with GatewayAdmin(sides_sim.url, timeout_s=5) as admin:
         ledgers = [
             Counter(
                 (e["gateway"], e["kind"], e["amount"])
                 for mid in (creds.merchant_id for creds in side_creds[side].values())
-                for e in admin.get("/__admin__/ledger", params={"merchant_id": mid}).json()[
-                    "entries"
-                ]
+                for e in admin.ledger(mid)["entries"]
             )
             for side in SIDES
         ]

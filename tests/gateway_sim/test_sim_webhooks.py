@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sim_helpers import PAYTM_KEY
 
+from gateway_sim.admin_client import GatewayAdmin
 from gateway_sim.app import create_app
 from gateway_sim.config import PROFILES, SimSettings, apply_overrides
 from payments.gateways import (
@@ -103,19 +104,26 @@ async def register(env: Env, gateway: str, path: str) -> GatewayCredentials:
     """A fresh merchant whose webhooks go to ``/<path>`` on the receiver."""
     mid = "M" + secrets.token_hex(5)
     key = PAYTM_KEY if gateway == "paytm" else "key_" + secrets.token_hex(6)
-    async with env.session.post(
-        env.sim_url + "/__admin__/merchants",
-        json={
-            "gateway": gateway,
-            "merchant_id": mid,
-            "api_key": key,
-            "webhook_url": f"{env.receiver.url.rstrip('/')}/{path}",
-            "webhook_username": HOOK_USER,
-            "webhook_password": HOOK_PASS,
-        },
-    ) as resp:
-        assert resp.status == 201
+    merchant = {
+        "gateway": gateway,
+        "merchant_id": mid,
+        "api_key": key,
+        "webhook_url": f"{env.receiver.url.rstrip('/')}/{path}",
+        "webhook_username": HOOK_USER,
+        "webhook_password": HOOK_PASS,
+    }
+    await admin(env, lambda a: a.add_merchant(merchant))
     return GatewayCredentials(GatewayName(gateway), mid, key)
+
+
+async def admin(env: Env, call: Callable[[GatewayAdmin], T]) -> T:
+    """One admin call, from a thread: the simulator is served by this test's event loop."""
+
+    def run() -> T:
+        with GatewayAdmin(env.sim_url) as client:
+            return call(client)
+
+    return await asyncio.to_thread(run)
 
 
 async def drive(env: Env, flow: Generator[HttpRequest, GatewayReply, T]) -> T:
@@ -194,10 +202,7 @@ async def test_retries_are_bounded(env: Env) -> None:
     await drive(env, charge_flow(creds, ChargeRequest(attempt(), 5_000, "INR", "card")))
     await asyncio.sleep(0.6)
     assert len(env.receiver.at("/p2")) == 3
-    async with env.session.get(
-        env.sim_url + "/__admin__/webhooks", params={"merchant_id": creds.merchant_id}
-    ) as resp:
-        log = await resp.json()
+    log = await admin(env, lambda a: a.webhooks(creds.merchant_id))
     assert [a["status"] for a in log["attempts"]] == [500, 500, 500]
 
 
@@ -233,10 +238,8 @@ async def test_refund_webhooks_name_the_refund(env: Env) -> None:
 
 async def test_only_async_skips_webhooks_for_answered_outcomes(env: Env) -> None:
     """With only_async, a plain success sends nothing; a reset attempt still notifies."""
-    url = env.sim_url + "/__admin__/profile"
     creds = await register(env, "paytm", "p5")
-    async with env.session.put(url, json={"webhook": {"only_async": True}}) as resp:
-        assert resp.status == 200
+    await admin(env, lambda a: a.set_profile({"webhook": {"only_async": True}}))
     try:
         await drive(env, charge_flow(creds, ChargeRequest(attempt(), 5_000, "INR", "card")))
         reset = await drive(env, charge_flow(creds, ChargeRequest(attempt(), 5_007, "INR", "card")))
@@ -244,8 +247,7 @@ async def test_only_async_skips_webhooks_for_answered_outcomes(env: Env) -> None
         got = await wait_for(env, "/p5", 1)
         await asyncio.sleep(0.2)
     finally:
-        async with env.session.put(url, json={"webhook": {"only_async": False}}) as resp:
-            assert resp.status == 200
+        await admin(env, lambda a: a.set_profile({"webhook": {"only_async": False}}))
     assert len(env.receiver.at("/p5")) == 1
     event = parse_webhook("paytm", got[0].body, "")
     assert event.charge is not None
@@ -254,17 +256,14 @@ async def test_only_async_skips_webhooks_for_answered_outcomes(env: Env) -> None
 
 async def test_stall_answers_504_and_does_nothing(env: Env) -> None:
     """With stalls forced, a charge waits stall_s, gets 504, and no order exists."""
-    url = env.sim_url + "/__admin__/profile"
     creds = await register(env, "juspay", "j4")
-    async with env.session.put(url, json={"faults": {"stall": 1.0}, "stall_s": 0.05}) as resp:
-        assert resp.status == 200
+    await admin(env, lambda a: a.set_profile({"faults": {"stall": 1.0}, "stall_s": 0.05}))
     try:
         att = attempt()
         outcome = await drive(env, charge_flow(creds, ChargeRequest(att, 5_000, "INR", "card")))
         assert outcome.status is AttemptStatus.UNKNOWN
     finally:
-        async with env.session.put(url, json={"faults": {"stall": 0.0}}) as resp:
-            assert resp.status == 200
+        await admin(env, lambda a: a.set_profile({"faults": {"stall": 0.0}}))
     assert (await drive(env, status_flow(creds, att))).status is AttemptStatus.FAILED
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rundir import layout
@@ -18,7 +18,7 @@ def test_trial_names_round_trip() -> None:
 
 def test_run_folders_are_never_reused(tmp_path: Path) -> None:
     """Two runs in the same second get <stamp>_<label> and <stamp>_<label>-2."""
-    now = datetime(2026, 11, 26, 12, 0, 0)
+    now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
     first = layout.create_run_dir(tmp_path, "quick", now)
     second = layout.create_run_dir(tmp_path, "quick", now)
     assert (first.name, second.name) == ("2026-11-26T12-00-00_quick",

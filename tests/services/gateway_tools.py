@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import psutil
 
+from gateway_sim.admin_client import GatewayAdmin
 from payments.gateways import checksum, juspay, paytm, paytm_envelope
 from payments.gateways.base import GatewayCredentials, GatewayName, HttpRequest
 from payments.gateways.wire import FORM_TYPE, basic_auth, encode_form
@@ -28,22 +29,21 @@ from stack.services import Stack
 
 
 def sim(gateway_url: str) -> httpx.Client:
+    """A client of the simulator's gateway API (what the services call)."""
     return httpx.Client(base_url=gateway_url, timeout=10, trust_env=False)
 
 
 def ledger_entries(gateway_url: str) -> list[dict[str, Any]]:
-    with sim(gateway_url) as client:
-        entries: list[dict[str, Any]] = client.get("/__admin__/ledger").json()["entries"]
+    with GatewayAdmin(gateway_url) as admin:
+        entries: list[dict[str, Any]] = admin.ledger()["entries"]
     return entries
 
 
 def duplicate_charges(gateway_url: str, references: Iterable[str]) -> list[dict[str, Any]]:
     """The ledger's double charges (one payment id charged under several orders) among ours."""
     wanted = set(references)
-    with sim(gateway_url) as client:
-        doubles: list[dict[str, Any]] = client.get("/__admin__/ledger").json()["summary"][
-            "duplicate_charges"
-        ]
+    with GatewayAdmin(gateway_url) as admin:
+        doubles: list[dict[str, Any]] = admin.ledger()["summary"]["duplicate_charges"]
     return [d for d in doubles if d["reference"] in wanted]
 
 
@@ -69,21 +69,20 @@ def refunded_at_gateway(gateway_url: str, order_id: str) -> int:
 @contextlib.contextmanager
 def sim_profile(gateway_url: str, overrides: dict[str, Any]) -> Iterator[None]:
     """Apply profile overrides at the simulator for the block, then put the old profile back."""
-    with sim(gateway_url) as client:
-        before = client.get("/__admin__/profile").json()["profile"]
-        resp = client.put("/__admin__/profile", json=overrides)
-        assert resp.status_code == 200, resp.text
+    with GatewayAdmin(gateway_url) as admin:
+        before = admin.profile()
+        admin.set_profile(overrides)
     try:
         yield
     finally:
-        with sim(gateway_url) as client:
-            client.put("/__admin__/profile", json=before).raise_for_status()
+        with GatewayAdmin(gateway_url) as admin:
+            admin.set_profile(before)
 
 
 def webhooks_delivered(gateway_url: str, order_id: str) -> list[dict[str, Any]]:
     """The simulator's delivery attempts to services for one gateway order."""
-    with sim(gateway_url) as client:
-        attempts: list[dict[str, Any]] = client.get("/__admin__/webhooks").json()["attempts"]
+    with GatewayAdmin(gateway_url) as admin:
+        attempts: list[dict[str, Any]] = admin.webhooks()["attempts"]
     return [a for a in attempts if a["order_id"] == order_id]
 
 

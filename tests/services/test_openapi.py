@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from contract.openapi import OPERATIONS_PATHS, load_spec, operations, route_keys
 from payments.api import routes
+from serving.operations import ENDPOINTS, INTERNAL_PREFIX
 from tests.services.helpers import Target, payment_body
 
 SCHEMA = schemathesis.openapi.from_dict(load_spec())
@@ -158,7 +159,8 @@ def test_webhooks_refuse_garbage(target: Target, path: str, body: bytes,
 
 
 def test_every_route_is_documented_and_every_operation_is_served() -> None:
-    """payments.api.routes() and openapi.yaml list the same (method, path) pairs."""
+    """payments.api.routes() and openapi.yaml list the same (method, path) pairs, and the
+    operations endpoints of serving.operations (at the root) are documented."""
     served = {(r.method, r.pattern) for r in routes()}
     documented = route_keys()
     assert served == documented, {
@@ -167,6 +169,7 @@ def test_every_route_is_documented_and_every_operation_is_served() -> None:
     }
     ops_documented = {op.path for op in operations() if op.path in OPERATIONS_PATHS}
     assert ops_documented == OPERATIONS_PATHS
+    assert {e.path for e in ENDPOINTS if not e.path.startswith(INTERNAL_PREFIX)} == OPERATIONS_PATHS
 
 
 def test_documented_error_codes_are_the_codes_raised() -> None:

@@ -41,7 +41,7 @@ async def gw_register(request: web.Request) -> web.Response:
 
 
 async def gw_list(request: web.Request) -> web.Response:
-    return web.json_response(request.app[REGISTERED])
+    return web.json_response({"merchants": request.app[REGISTERED]})
 
 
 async def gw_reset(request: web.Request) -> web.Response:

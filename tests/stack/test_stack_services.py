@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import redis
 
+from gateway_sim.admin_client import GatewayAdmin
 from payments.auth import hash_api_key
 from stack.errors import InfraUnavailable, ProcessDied
 from stack.processes import free_port, port_is_free
@@ -67,7 +68,8 @@ def test_stack_lifecycle(log_dir: Path) -> None:
         assert stack.redis_prefixes == {"alpha": "alpha:", "beta": "beta:"}
         with httpx.Client(trust_env=False, timeout=10) as client:
             health = client.get(stack.urls["beta"] + "/health").json()
-            registered = client.get(stack.gateway_url + "/__admin__/merchants").json()
+        with GatewayAdmin(stack.gateway_url) as admin:
+            registered = admin.merchants()
         settings = health["settings"]
         assert settings["PAYBENCH_DB_SCHEMA"] == "beta"
         assert settings["PAYBENCH_REDIS_PREFIX"] == "beta:"
@@ -120,8 +122,8 @@ def test_stack_lifecycle(log_dir: Path) -> None:
             merchants = conn.execute("SELECT count(*) FROM alpha.merchants").fetchone()
         assert counts == {"alpha": (0,), "beta": (1,)}
         assert merchants == (2,)
-        with httpx.Client(trust_env=False, timeout=10) as http:
-            assert http.post(stack.gateway_url + "/__admin__/reset").json() == {"resets": 2}
+        with GatewayAdmin(stack.gateway_url) as admin:
+            assert admin.reset() == {"resets": 2}
 
         # A service killed under the stack is reported by name.
         os.kill(stack.supervisor.get("beta").pid, signal.SIGKILL)
