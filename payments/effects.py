@@ -114,11 +114,14 @@ def _dispatch(ports: Any, effect: Effect) -> Any:
 
 def _record(times: EffectTimes, effect: Effect, seconds: float) -> None:
     if isinstance(effect, Query):
-        times.add_db(seconds)
+        times.db_s += seconds
+        times.db_n += 1
     elif isinstance(effect, HttpRequest):
-        times.add_gateway(seconds)
+        times.gateway_s += seconds
+        times.gateway_n += 1
     else:
-        times.add_cache(seconds)
+        times.cache_s += seconds
+        times.cache_n += 1
 
 
 def run_sync(flow: Flow[T], ports: SyncPorts) -> T:

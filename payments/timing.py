@@ -20,8 +20,8 @@ from contextvars import ContextVar
 class EffectTimes:
     """Seconds and counts per kind of effect for one request; ``started`` is its arrival.
 
-    Plain slots and floats: one is made per request and updated per effect,
-    so it must cost next to nothing.
+    Plain slots and numbers, updated in place by the effect loops: one is made
+    per request and updated per effect, so it must cost next to nothing.
     """
 
     __slots__ = ("cache_n", "cache_s", "db_n", "db_s", "gateway_n", "gateway_s", "started")
@@ -34,18 +34,6 @@ class EffectTimes:
         self.cache_n = 0
         self.gateway_s = 0.0
         self.gateway_n = 0
-
-    def add_db(self, seconds: float) -> None:
-        self.db_s += seconds
-        self.db_n += 1
-
-    def add_cache(self, seconds: float) -> None:
-        self.cache_s += seconds
-        self.cache_n += 1
-
-    def add_gateway(self, seconds: float) -> None:
-        self.gateway_s += seconds
-        self.gateway_n += 1
 
 
 current_times: ContextVar[EffectTimes | None] = ContextVar("current_times", default=None)
