@@ -17,6 +17,7 @@ from engine.handlers import register_routes
 from engine.keys import CONTEXT, HTTP, METRICS, POOL, PORTS, REDIS, SETTINGS, STATS
 from engine.middleware import edge_middleware
 from engine.ports import EnginePorts
+from engine.timing import server_timing_middleware
 from payments.api import Context
 from payments.config import ServiceSettings
 from payments.effects import run_async
@@ -102,7 +103,8 @@ async def _reconciler(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: ServiceSettings) -> web.Application:
     """The engine for ``settings``; resources open on start-up and close on clean-up."""
-    app = web.Application(middlewares=[edge_middleware])
+    timing = [server_timing_middleware] if settings.server_timing else []
+    app = web.Application(middlewares=[*timing, edge_middleware])
     app[SETTINGS] = settings
     app[CONTEXT] = Context(settings)
     app[METRICS] = Metrics("engine")

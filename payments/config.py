@@ -47,6 +47,21 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
     return value
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {env[name]!r}")
+
+
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -68,6 +83,8 @@ class ServiceSettings:
     reconcile_interval_s: float = 0.0
     # how long an unsettled attempt waits before the reconciler asks the gateway
     reconcile_min_age_s: float = 5.0
+    # answer every request with a Server-Timing header (db, cache, gateway, app, total)
+    server_timing: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServiceSettings:
@@ -94,4 +111,5 @@ class ServiceSettings:
             currencies=currencies,
             reconcile_interval_s=_float(env, "PAYBENCH_RECONCILE_INTERVAL_S", 0.0),
             reconcile_min_age_s=_float(env, "PAYBENCH_RECONCILE_MIN_AGE_S", 5.0),
+            server_timing=_bool(env, "PAYBENCH_SERVER_TIMING", True),
         )

@@ -4,15 +4,21 @@ A flow is a generator: it yields an effect, the driver performs it and sends
 the result back. The effects are few and dumb (run this SQL, read or write
 this cache key, send this gateway request), so each driver is small and both
 services do exactly the same work, in the same order.
+
+The loops also time each effect for the request's ``Server-Timing`` header
+when the request asked for it (``payments.timing``), so every service
+measures its database, cache and gateway time at the same place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Generator, Mapping
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any, Literal, Protocol, TypeVar
 
 from payments.gateways.base import GatewayReply, HttpRequest
+from payments.timing import EffectTimes, current_times
 
 T = TypeVar("T")
 
@@ -106,17 +112,37 @@ def _dispatch(ports: Any, effect: Effect) -> Any:
     raise TypeError(f"unknown effect {effect!r}")
 
 
+def _record(times: EffectTimes, effect: Effect, seconds: float) -> None:
+    if isinstance(effect, Query):
+        times.db_s += seconds
+        times.db_n += 1
+    elif isinstance(effect, HttpRequest):
+        times.gateway_s += seconds
+        times.gateway_n += 1
+    else:
+        times.cache_s += seconds
+        times.cache_n += 1
+
+
 def run_sync(flow: Flow[T], ports: SyncPorts) -> T:
     """Drive ``flow`` with blocking ports (the legacy service).
 
     A failing port (database down) is thrown into the flow at its ``yield``,
     so the flow can undo what it started before the error propagates.
     """
+    times = current_times.get()
     try:
         effect = next(flow)
         while True:
             try:
-                result = _dispatch(ports, effect)
+                if times is None:
+                    result = _dispatch(ports, effect)
+                else:
+                    started = perf_counter()
+                    try:
+                        result = _dispatch(ports, effect)
+                    finally:
+                        _record(times, effect, perf_counter() - started)
             except Exception as exc:  # noqa: BLE001 - raised again in the flow, at its yield
                 effect = flow.throw(exc)
             else:
@@ -130,11 +156,19 @@ def run_sync(flow: Flow[T], ports: SyncPorts) -> T:
 
 async def run_async(flow: Flow[T], ports: AsyncPorts) -> T:
     """Drive ``flow`` with awaitable ports (the engine)."""
+    times = current_times.get()
     try:
         effect = next(flow)
         while True:
             try:
-                result = await _dispatch(ports, effect)
+                if times is None:
+                    result = await _dispatch(ports, effect)
+                else:
+                    started = perf_counter()
+                    try:
+                        result = await _dispatch(ports, effect)
+                    finally:
+                        _record(times, effect, perf_counter() - started)
             except Exception as exc:  # noqa: BLE001 - raised again in the flow, at its yield
                 effect = flow.throw(exc)
             else:

@@ -35,7 +35,7 @@ from payments.api import Context, health_flow
 from payments.config import ServiceSettings
 from payments.effects import run_async
 from payments.flows.reconcile import reconcile_once
-from sanic_service import handlers, middleware
+from sanic_service import handlers, middleware, timing
 from sanic_service.ports import SanicPorts
 from sanic_service.state import Resources, ServiceApp, ServiceState
 from sanic_service.watchdog import Watchdog
@@ -101,6 +101,8 @@ def create_app(settings: ServiceSettings, response_timeout_s: float = 60.0) -> S
     app.after_server_stop(_close_resources)
     app.main_process_ready(_start_watchdog)
     app.main_process_stop(_stop_watchdog)
+    if settings.server_timing:
+        timing.install(app)  # first: its response middleware runs last
     middleware.install(app)
     handlers.register_routes(app)
     return app

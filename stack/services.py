@@ -60,6 +60,8 @@ class StackConfig:
     --seed S``; another module with the same CLI and admin API can stand in.
     ``base_env`` None means the children inherit this process's environment
     (PATH, virtualenv) minus any PAYBENCH_* variable, which the stack sets itself.
+    ``server_timing`` makes the targets answer with a ``Server-Timing`` header
+    (on in every paybench run; the harness reads it).
     """
 
     log_dir: Path
@@ -76,6 +78,7 @@ class StackConfig:
     merchants: int = 4
     reconcile_interval_s: float = 0.0
     cache_ttl_s: int | None = None
+    server_timing: bool = True
     schema_suffix: str | None = None
     keep_schemas: bool = False
     startup_timeout_s: float = 60.0
@@ -233,6 +236,7 @@ class Stack:
             "PAYBENCH_GATEWAY_URL": self.gateway_url,
             "PAYBENCH_GATEWAY_TIMEOUT_S": _num(cfg.gateway_timeout_s),
             "PAYBENCH_RECONCILE_INTERVAL_S": _num(cfg.reconcile_interval_s),
+            "PAYBENCH_SERVER_TIMING": "1" if cfg.server_timing else "0",
         }
         if cfg.cache_ttl_s is not None:
             env["PAYBENCH_CACHE_TTL_S"] = str(cfg.cache_ttl_s)
