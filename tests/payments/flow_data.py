@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from payments.api import ApiRequest, Context, handle, match, routes
+from payments.api import ApiRequest, Context, Route, handle, routes
 from payments.auth import hash_api_key
 from payments.config import ServiceSettings
 from payments.effects import Flow, Response
@@ -56,6 +56,25 @@ def context(
     return ctx
 
 
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route of ``method`` and ``path`` with its parameters, as a service's router finds
+    it (``{name}`` matches one path segment)."""
+    wanted = path.strip("/").split("/")
+    for route in ROUTES:
+        pattern = route.pattern.strip("/").split("/")
+        if route.method != method or len(pattern) != len(wanted):
+            continue
+        params: dict[str, str] = {}
+        for part, value in zip(pattern, wanted, strict=True):
+            if part.startswith("{"):
+                params[part[1:-1]] = value
+            elif part != value:
+                break
+        else:
+            return route, params
+    return None
+
+
 def request(
     ctx: Context, method: str, path: str, body: Any = None, *, key: str | None = None,
     headers: dict[str, str] | None = None, authorization: str | None = AUTH,
@@ -63,7 +82,7 @@ def request(
 ) -> Flow[Response]:  # fmt: skip
     """The flow of one request, routed and wrapped by ``payments.api.handle`` as a service does."""
     bare, _, query = path.partition("?")
-    found = match(ROUTES, method, bare)
+    found = match(method, bare)
     assert found is not None, path
     route, params = found
     raw = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
