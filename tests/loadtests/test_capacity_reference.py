@@ -15,6 +15,7 @@ from loadtests.capacity import CapacityRun, trial_figures
 from loadtests.config import resolve
 from loadtests.trials import TrialPlan, TrialRunner
 from reports.capacity import Objective, assess_step
+from rundir import layout
 from tests.loadtests.servers import reference_server
 
 SLOTS, SERVICE_MS = 4, 50.0
@@ -43,7 +44,7 @@ def test_search_finds_the_capacity_of_slots_times_service_time(tmp_path: Path) -
         with urllib.request.urlopen(f"{url}/__stats", timeout=5) as resp:
             served = json.loads(resp.read())["served"]
     objective = Objective(p99_ms=150.0)
-    steps = [trial_figures(tmp_path, t["target"] + "-" + str(t["index"]))
+    steps = [trial_figures(tmp_path, layout.trial_name(t.target, t.index))
              for t in runner.results]
     search = outcome.searches["ref"]
     assert search.lo is not None
