@@ -3,11 +3,13 @@
 ``PAYBENCH_TEST_DATABASE_URL`` and ``PAYBENCH_TEST_REDIS_URL`` name them (CI
 points them at the machine's servers). When either is unset, the suite
 starts an embedded server for it, exactly as ``paybench`` does on a fresh
-machine, and stops it at the end.
+machine, and stops it at the end; unless every selected test is marked
+``pure`` (the sans-I/O core driven by scripted effects), which needs none.
 
 No test leaves a process behind: every test is checked for orphans, the
 session as a whole for any process (tests/process_guard.py); leftovers are
-killed and reported as errors.
+killed and reported as errors. A ``pure`` test starts nothing, so it skips
+the per-test check, which costs far more than the test itself.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ _STARTED = pytest.StashKey[Infra]()
 def pytest_configure(config: pytest.Config) -> None:
     # First: every process the suite starts inherits the mark (see tests/process_guard.py).
     mark_environment()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if all(item.get_closest_marker("pure") is not None for item in session.items):
+        return
+    config = session.config
     database_url = os.environ.get(DB_VAR) or None
     redis_url = os.environ.get(REDIS_VAR) or None
     if database_url is None or redis_url is None:
@@ -55,8 +63,11 @@ def _session_leaves_no_process() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _test_leaves_no_orphan() -> Iterator[None]:
+def _test_leaves_no_orphan(request: pytest.FixtureRequest) -> Iterator[None]:
     """No process a test starts is left running without a parent in the suite."""
+    if request.node.get_closest_marker("pure") is not None:
+        yield  # no I/O, no process: nothing to look for
+        return
     before = suite_processes(orphans_only=True)
     yield
     left = left_by(before, orphans_only=True)

@@ -24,6 +24,8 @@ from tests.payments.flow_data import (
     request,
 )
 
+pytestmark = pytest.mark.pure
+
 KEY = "idem_1"
 BODY = payment_body()
 DIGEST = fingerprint("POST", "/v1/payments", BODY)

@@ -45,6 +45,8 @@ from tests.payments.flow_data import (
     request,
 )
 
+pytestmark = pytest.mark.pure
+
 CACHE_KEY = f"pay:{MID}:{PAY}"
 PROCESSING = payment_row(status="processing", attempt_id=ATT, version=2)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from payments import sql
 from payments.flows.reconcile import ReconcileReport, reconcile_once
 from payments.testing import Script
@@ -22,6 +24,8 @@ from tests.payments.flow_data import (
     payment_row,
     refund_row,
 )
+
+pytestmark = pytest.mark.pure
 
 PROCESSING = payment_row(status="processing", attempt_id=ATT, version=2)
 SUCCEEDED = payment_row(status="succeeded", attempt_id=ATT, gateway_txn_id="txn_1", version=3)

@@ -27,6 +27,8 @@ from tests.payments.flow_data import (
     request,
 )
 
+pytestmark = pytest.mark.pure
+
 REFUNDS = f"/v1/payments/{PAY}/refunds"
 CACHE_KEY = f"pay:{MID}:{PAY}"
 CAPTURED = payment_row(status="succeeded", attempt_id=ATT, gateway_txn_id="txn_1", version=3)

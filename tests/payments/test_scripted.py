@@ -18,6 +18,8 @@ from payments.testing import ManualClock, Script, ScriptMismatch, SequentialIds,
 from tests.payments.flow_data import SETTINGS, insert_args, payment_body, payment_row, request
 from tests.payments.flow_data import context as flow_context
 
+pytestmark = pytest.mark.pure
+
 
 def two_reads() -> Flow[tuple[object, object]]:
     first = yield Query(sql.GET_PAYMENT, ("pay_1", "mer_1"))
