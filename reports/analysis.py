@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports import anatomy, headline, stats
 from reports import capacity as rcap
-from reports import headline, stats
 from reports.gates import slo_breaches
 from reports.headline import headline_trials, is_plain
 from reports.load import RunData, TrialData
@@ -519,6 +519,21 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
         "load_problems": list(run.problems),
         "raw_files": list(run.files),
     }
+    results["composition"] = composition(run, summaries, caps)
     results["verdict"] = verdict(results, run.config.load)
     results["method"] = method_note(results, run.config.load)
+    if results["composition"]["available"]:
+        results["method"] = (results["method"] + " " + anatomy.METHOD_NOTE).strip()
     return results
+
+
+def composition(run: RunData, summaries: dict[str, Any],
+                caps: dict[str, Any] | None) -> dict[str, Any]:
+    """Where each target's time goes (``reports.anatomy``): over its headline trials, every
+    trial's own, and at each step of a capacity search or stairs sweep."""
+    by_name = {t.dir_name: t for t in run.trials}
+    headline_samples = {name: [by_name[n].samples for n in info["summary_trials"]
+                               if n in by_name] for name, info in summaries.items()}
+    steps = {name: cap["steps"] for name, cap in (caps or {}).items() if cap.get("steps")}
+    return anatomy.section(headline_samples, trials={t.dir_name: t.samples for t in run.trials},
+                           steps=steps)

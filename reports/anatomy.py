@@ -47,6 +47,11 @@ PHRASES: dict[str, str] = {
     "gateway": "the gateway",
 }
 ALL = "all requests"
+METHOD_NOTE = (
+    "Where the time goes comes from each response's Server-Timing header; queue + network "
+    "is the client's latency minus the handler's total, so it includes the network and, "
+    "in the open model, the load generator's lateness as well as the wait for a worker."
+)
 METHOD = (
     "Latency anatomy: each service reports per response, in a Server-Timing header, the "
     "time its handler spent in PostgreSQL, Redis and gateway calls and in its own code "
@@ -204,7 +209,6 @@ def _ms(value: float | None) -> str:
 def sentence(targets: Mapping[str, Mapping[str, Any]]) -> str:
     """One sentence naming, per target, the part that dominates its median request."""
     clauses: list[str] = []
-    first = True
     for name, info in targets.items():
         median = (info.get("all") or {}).get("median")
         top = dominant(median)
@@ -214,12 +218,8 @@ def sentence(targets: Mapping[str, Mapping[str, Any]]) -> str:
             continue
         latency = _ms(median.get("latency_ms"))
         what = PHRASES[top["part"]]
-        if first:
-            clauses.append(f"{name}: {top['share']:.0%} of the median request "
-                           f"({latency} ms) is {what}")
-            first = False
-        else:
-            clauses.append(f"{name}: {top['share']:.0%} of its {latency} ms is {what}")
+        clauses.append(f"{name}: {top['share']:.0%} of the median request ({latency} ms) "
+                       f"is {what}")
     return ("; ".join(clauses) + ".") if clauses else ""
 
 
@@ -336,3 +336,24 @@ def format_changes(changes: Mapping[str, Any]) -> list[str]:
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(0, "where the time goes (median and p99 request, from Server-Timing):")
     return lines
+
+
+def table_rows(section_: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The report's table: per target, every request together then each endpoint, the
+    median and the p99 request, each part as milliseconds and share."""
+    rows: list[dict[str, Any]] = []
+    for target, info in (section_.get("targets") or {}).items():
+        groups = [(ALL, info["all"]), *info["endpoints"].items()]
+        for endpoint, described in groups:
+            for which in BANDS:
+                comp = described[which]
+                if comp is None:
+                    continue
+                rows.append({
+                    "target": target, "endpoint": endpoint, "request": which,
+                    "requests": described["timed_requests"],
+                    "latency_ms": comp["latency_ms"],
+                    "parts": [{"part": p, "ms": comp["parts_ms"][p],
+                               "share": comp["shares"][p]} for p in PARTS],
+                })
+    return rows

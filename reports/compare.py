@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reports import anatomy, stats
 from reports import format as fmt
-from reports import stats
 from reports.gates import (
     GateResult,
     RegressionGate,
@@ -74,6 +74,7 @@ class RunComparison:
     warnings: list[str] = field(default_factory=list)
     config_differences: list[str] = field(default_factory=list)
     refused: str | None = None
+    composition: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -86,7 +87,7 @@ class RunComparison:
             "run_a": str(self.run_a), "run_b": str(self.run_b), "changes": self.changes,
             "gates": [g.as_dict() for g in self.gates], "passed": self.passed,
             "warnings": self.warnings, "config_differences": self.config_differences,
-            "refused": self.refused,
+            "refused": self.refused, "composition": self.composition,
         })
         return out
 
@@ -255,7 +256,7 @@ def compare_runs(
     gates += [GateResult(g.spec, f"{g.target} (run B)", g.value, g.passed, g.detail)
               for g in evaluate_slo(res_b, slo_gates)]
     return RunComparison(data_a.path, data_b.path, changes, gates, warnings, load_diffs,
-                         refused)
+                         refused, anatomy.compare(res_a, res_b))
 
 
 def _change(entry: dict[str, Any]) -> str:
@@ -290,6 +291,7 @@ def format_comparison(cmp: RunComparison) -> str:
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("~ = not significant (Mann-Whitney U, alpha 0.05)")
+    lines.extend(anatomy.format_changes(cmp.composition))
     lines.extend(f"warning: {w}" for w in cmp.warnings)
     if cmp.refused:
         lines.append(f"regression gates not evaluated: {cmp.refused}")

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter
 
 from reports import stats
+from reports.anatomy_figures import figure_plan as anatomy_figure_plan
 from reports.headline import ALL_STEPS
 from reports.load import RunData
 from rundir.trial import TrialMeta
@@ -443,6 +444,7 @@ def render_figures(run: RunData, results: dict[str, Any], out_dir: Path) -> list
          fig_capacity_sweep(results)),
         ("gateway_sweep", "Speedup vs gateway latency", "Throughput ratio at each added "
          "gateway latency, with its bootstrap interval.", fig_gateway_sweep(results)),
+        *anatomy_figure_plan(results),
     ]
     written: list[FigureFile] = []
     for name, title, caption, fig in plan:

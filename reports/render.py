@@ -18,9 +18,9 @@ from typing import Any
 import jinja2
 import numpy as np
 
+from reports import anatomy, headline, markup
 from reports import capacity as rcap
 from reports import format as fmt
-from reports import headline, markup
 from reports.analysis import Slo, analyse_run, slo_from_config
 from reports.figures import render_figures
 from reports.gates import breach_text, evaluate_slo, parse_slo, slo_limits
@@ -159,7 +159,8 @@ def render_run(run_dir: Path | str, *, slo: Slo | str | None = None,
     no_errors = bool(results["trials"]) and not any(t.get("error_ratio")
                                                     for t in results["trials"])
     context = {"r": results, "scope_note": _scope_note(results), "coverage": coverage,
-               "no_errors": no_errors, "sustained_rule": sustained_rule()}
+               "no_errors": no_errors, "sustained_rule": sustained_rule(),
+               "anatomy_rows": anatomy.table_rows(results["composition"])}
     html_path = run.path / layout.REPORT_HTML
     html_path.write_text(_environment(markdown=False).get_template("report.html.j2").render(
         figures=embedded, **context), encoding="utf-8")
@@ -251,4 +252,7 @@ def summary_table(results: dict[str, Any]) -> str:
         if not gate["passed"]:
             lines.append(f"gate FAILED: {gate['spec']} on {gate['target']}: {gate['detail']}")
     lines.append("verdict: " + str(results.get("verdict", {}).get("text", "-")))
+    said = (results.get("composition") or {}).get("sentence")
+    if said:
+        lines.append("where the time goes: " + str(said))
     return "\n".join(lines)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from reports import anatomy
+from reports import anatomy, render_run
 from reports.anatomy_figures import fig_composition, fig_composition_steps, figure_plan
+from reports.compare import compare_runs, format_comparison
+from reports.render import summary_table
 
 ENDPOINTS = ("POST /v1/payments", "GET /v1/payments/{id}")
 
@@ -108,7 +113,7 @@ def test_the_sentence_names_each_targets_dominant_part() -> None:
     share = targets["legacy"]["dominant"]["share"]
     assert said.startswith(f"legacy: {share:.0%} of the median request (")
     assert "waiting outside the handler (queue + network)" in said
-    assert "engine: " in said
+    assert "; engine: " in said
     assert said.endswith("is the gateway.")
     assert set(result["trials"]) == {"legacy-1", "legacy-2", "engine-1"}
 
@@ -198,3 +203,81 @@ def test_figures_draw_every_target_and_step() -> None:
     plan = figure_plan(results)
     assert [name for name, *_ in plan] == ["composition", "composition_steps"]
     assert all(caption.endswith(str(comp["sentence"])) for _, _, caption, _ in plan)
+
+
+def add_server_timing(run_dir: Path, *, queue_share: dict[str, float]) -> None:
+    """Give every trial of a run directory server-timing columns: the target's
+    ``queue_share`` of each request's latency outside the handler, the rest split
+    60/25/10/5 between gateway, db, app and cache (failures carry none)."""
+    for trial in sorted((run_dir / "trials").iterdir()):
+        path = trial / "samples.csv.gz"
+        frame = pd.read_csv(path)
+        share = queue_share[trial.name.rsplit("-", 1)[0]]
+        total = frame["latency_ms"] * (1.0 - share)
+        ok = frame["ok"] == 1
+        for column, part in (("gateway_ms", 0.6), ("db_ms", 0.25), ("app_ms", 0.1),
+                             ("cache_ms", 0.05)):
+            frame[column] = (total * part).where(ok)
+        frame["server_total_ms"] = total.where(ok)
+        frame.to_csv(path, index=False, float_format="%.4f")
+
+
+def test_a_run_with_server_timing_reports_where_the_time_goes(small_run: Path) -> None:
+    """results.json gets a composition section, the method says what the queue holds, the
+    reports show the sentence and the table, and the figure is written."""
+    add_server_timing(small_run, queue_share={"legacy": 0.8, "engine": 0.1})
+    rendered = render_run(small_run)
+    results = json.loads(rendered.results_path.read_text())
+    comp = results["composition"]
+    assert comp["available"] is True
+    assert comp["parts"] == ["queue", "app", "db", "cache", "gateway"]
+    legacy = comp["targets"]["legacy"]
+    assert legacy["dominant"]["part"] == "queue"
+    assert legacy["dominant"]["share"] == pytest.approx(0.8, abs=0.01)
+    assert comp["targets"]["engine"]["dominant"]["part"] == "gateway"
+    assert set(comp["trials"]) == {t["trial"] for t in results["trials"]}
+    assert set(legacy["endpoints"]) >= {"POST /v1/payments"}
+    assert "generator's lateness" in results["method"]
+    markdown = rendered.md_path.read_text()
+    html = rendered.html_path.read_text()
+    for text in (markdown, html):
+        assert "Where the time goes" in text
+        assert "legacy: 80% of the median request" in text
+    assert "| legacy | all requests | median |" in markdown
+    assert (small_run / "figures" / "composition.png").exists()
+    assert not (small_run / "figures" / "composition_steps.png").exists()
+    assert "legacy: 80% of the median request" in summary_table(results)
+
+
+def test_a_run_without_server_timing_has_no_anatomy(rendered_small: Any) -> None:
+    """The committed fixture predates server timing: no section, figure or sentence."""
+    comp = rendered_small.results["composition"]
+    assert comp["available"] is False
+    assert comp["trials"] == {}
+    assert "Where the time goes" not in rendered_small.md_path.read_text()
+    assert not (rendered_small.run_dir / "figures" / "composition.png").exists()
+
+
+def test_a_sweep_shows_the_composition_at_each_step(sweep_run: Path) -> None:
+    """Each target of a rate sweep gets one composition per step and the step figure."""
+    add_server_timing(sweep_run, queue_share={"legacy": 0.5, "engine": 0.2})
+    rendered = render_run(sweep_run)
+    targets = rendered.results["composition"]["targets"]
+    for name, info in targets.items():
+        offered = [s["offered"] for s in info["steps"]]
+        caps = rendered.results["capacity"][name]
+        assert offered == sorted({float(s["offered"]) for s in caps["steps"]})
+    assert (sweep_run / "figures" / "composition_steps.png").exists()
+
+
+def test_compare_prints_the_composition_changes(small_run: Path, tmp_path: Path) -> None:
+    """paybench compare's comparison carries the composition changes and prints them."""
+    other = Path(shutil.copytree(small_run, tmp_path / "other"))
+    add_server_timing(small_run, queue_share={"legacy": 0.2, "engine": 0.1})
+    add_server_timing(other, queue_share={"legacy": 0.8, "engine": 0.1})
+    cmp = compare_runs(small_run, other)
+    queue = cmp.composition["legacy"]["median"]["parts"]["queue"]
+    assert queue["share_a"] == pytest.approx(0.2, abs=0.01)
+    assert queue["share_b"] == pytest.approx(0.8, abs=0.01)
+    assert cmp.as_dict()["composition"]["legacy"]["median"]["dominant_b"]["part"] == "queue"
+    assert "where the time goes" in format_comparison(cmp)
