@@ -20,6 +20,7 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from loadtests.open_model import TrialClock
+from loadtests.server_timing import timing_values
 from rundir import layout
 from rundir.parts import OpenCounts, PartDoc, write_part_summary
 from rundir.samples import (
@@ -33,6 +34,8 @@ from rundir.samples import (
     append_part_samples,
 )
 
+# a row's client-side fields; the server's parts (from its Server-Timing header) follow
+CLIENT_FIELDS = Sample._fields.index("server_total_ms")
 FLUSH_EVERY = 2000
 HOLD_LIMIT = 500_000  # rows kept in memory while the window runs (about 100 MB at most)
 
@@ -104,8 +107,10 @@ class Recorder:
         self.cpu_warning = False
         self.cpu_max = 0.0
         # raw values; formatted (and the window's latencies put in the histogram) when
-        # written, so the hot path of a request stays a tuple append
+        # written, so the hot path of a request stays a tuple append; each request's
+        # Server-Timing header, beside its row, is parsed then too
         self._rows: list[Sample] = []
+        self._timing: list[str | None] = []
         settings.parts_dir.mkdir(parents=True, exist_ok=True)
         self._samples_path = layout.part_samples(settings.parts_dir, part)
         self._closed = False
@@ -126,9 +131,10 @@ class Recorder:
 
     def record(
         self, *, t: float, name: str, method: str, latency_ms: float, status: int, ok: bool,
-        phase: int | None = None,
+        phase: int | None = None, server_timing: str | None = None,
     ) -> None:
-        """One finished request; ``t`` is its (intended, in the open model) start."""
+        """One finished request; ``t`` is its (intended, in the open model) start, and
+        ``server_timing`` its response's Server-Timing header, if any."""
         if self.t_start is None:
             self.start(t)
         phase = self.phase(t) if phase is None else phase
@@ -144,6 +150,7 @@ class Recorder:
             self.completed_in_window += 1
             self.ok_in_window += int(ok)
         self._rows.append(Sample(t, name, method, latency_ms, status, ok, phase))
+        self._timing.append(server_timing)
         if len(self._rows) >= (HOLD_LIMIT if self.quiet else FLUSH_EVERY):
             self.flush()
 
@@ -194,8 +201,12 @@ class Recorder:
         for row in self._rows:
             if row.warmup == MEASURED:
                 record_value(to_us(row.latency_ms))
-        append_part_samples(self._samples_path, self._rows)
+        rows = [row if header is None else Sample._make(
+            (*row[:CLIENT_FIELDS], *timing_values(header)))
+            for row, header in zip(self._rows, self._timing, strict=True)]
+        append_part_samples(self._samples_path, rows)
         self._rows.clear()
+        self._timing.clear()
 
     def close(self, *, role: str | None = None, open_counts: OpenCounts | None = None,
               aborted: str | None = None) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TextIO, get_type_hints
@@ -40,6 +41,17 @@ class Sample(NamedTuple):
     status: Annotated[int, Column("int32", "d")]  # HTTP status, 0 without a response
     ok: Annotated[bool, Column("int8", "d")]  # the scenario's checks passed
     warmup: Annotated[int, Column("int8", "d")]  # phase of its iteration (MEASURED, ...)
+    # the server's side, from the response's Server-Timing header (nan without one): the
+    # handler's time, its time in PostgreSQL, Redis and gateway calls, the rest (its own
+    # code), in ms; and how many statements, cache operations and gateway calls it made
+    server_total_ms: Annotated[float, Column("float64", ".3f")] = math.nan
+    db_ms: Annotated[float, Column("float64", ".3f")] = math.nan
+    cache_ms: Annotated[float, Column("float64", ".3f")] = math.nan
+    gateway_ms: Annotated[float, Column("float64", ".3f")] = math.nan
+    app_ms: Annotated[float, Column("float64", ".3f")] = math.nan
+    db_count: Annotated[float, Column("float64", ".0f")] = math.nan
+    cache_count: Annotated[float, Column("float64", ".0f")] = math.nan
+    gateway_count: Annotated[float, Column("float64", ".0f")] = math.nan
 
 
 class Resource(NamedTuple):

@@ -229,9 +229,11 @@ def _on_request(
         if exception is not None:
             it.failed = True
     status = int(getattr(response, "status_code", 0) or 0)
+    headers = getattr(response, "headers", None)
     recorder.record(
         t=t, name=name, method=request_type, latency_ms=latency, status=status,
         ok=exception is None, phase=recorder.phase(it.start) if it is not None else None,
+        server_timing=headers.get("Server-Timing") if headers else None,
     )
 
 

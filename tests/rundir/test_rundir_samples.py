@@ -26,12 +26,17 @@ from rundir.samples import (
 )
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run_small" / "trials" / "engine-1"
+CLIENT = ("t", "name", "method", "latency_ms", "status", "ok", "warmup")
+SERVER = ("server_total_ms", "db_ms", "cache_ms", "gateway_ms", "app_ms", "db_count",
+          "cache_count", "gateway_count")
+NO_SERVER = ["nan"] * len(SERVER)  # a request without server timing
 
 
 def test_columns_are_those_of_every_run() -> None:
-    """samples.csv.gz and resources.csv keep the columns every run directory has."""
-    assert SAMPLE_HEADER == ("t", "name", "method", "latency_ms", "status", "ok", "warmup")
-    assert SAMPLE_REQUIRED == SAMPLE_HEADER
+    """samples.csv.gz and resources.csv keep the columns every run directory has; the
+    server's parts follow and may be missing from older runs."""
+    assert SAMPLE_HEADER == (*CLIENT, *SERVER)
+    assert SAMPLE_REQUIRED == CLIENT
     assert RESOURCE_HEADER == ("t", "role", "pid", "cpu_s", "rss_bytes")
     assert {name: c.dtype for name, c in SAMPLE_COLUMNS.items()} == rload.SAMPLE_DTYPES
 
@@ -41,9 +46,13 @@ def test_sample_cells_have_the_recorded_precision() -> None:
     a name with a comma is quoted."""
     rows = [Sample(1.5, "GET /a", "GET", 2.25, 200, True, 0),
             Sample(2.0, 'POST /b,"c"', "POST", 10.0, 0, False, 1)]
-    assert [list(c) for c in sample_cells(rows)] == [
-        ["1.500000", "GET /a", "GET", "2.2500", "200", "1", "0"],
-        ["2.000000", 'POST /b,"c"', "POST", "10.0000", "0", "0", "1"]]
+    timed = Sample(3.0, "GET /c", "GET", 5.0, 200, True, 0, 4.0, 1.0, 0.25, 2.5, 0.25, 3.0,
+                   2.0, 1.0)
+    assert [list(c) for c in sample_cells([*rows, timed])] == [
+        ["1.500000", "GET /a", "GET", "2.2500", "200", "1", "0", *NO_SERVER],
+        ["2.000000", 'POST /b,"c"', "POST", "10.0000", "0", "0", "1", *NO_SERVER],
+        ["3.000000", "GET /c", "GET", "5.0000", "200", "1", "0", "4.000", "1.000", "0.250",
+         "2.500", "0.250", "3", "2", "1"]]
 
 
 def test_part_rows_survive_a_torn_member(tmp_path: Path) -> None:
@@ -55,8 +64,8 @@ def test_part_rows_survive_a_torn_member(tmp_path: Path) -> None:
     with path.open("ab") as fh:
         fh.write(gzip.compress(b"3.000000,d,GET,1.0000,200,1,0\n" * 500)[:60])
     rows = read_part_samples(path)
-    assert rows[:2] == [["1.000000", "a,b", "GET", "1.0000", "200", "1", "1"],
-                        ["2.000000", "c", "GET", "2.0000", "500", "0", "0"]]
+    assert rows[:2] == [["1.000000", "a,b", "GET", "1.0000", "200", "1", "1", *NO_SERVER],
+                        ["2.000000", "c", "GET", "2.0000", "500", "0", "0", *NO_SERVER]]
     assert all(len(row) == len(SAMPLE_HEADER) for row in rows)
 
 
@@ -69,8 +78,8 @@ def test_samples_file_has_the_header_and_is_reproducible(tmp_path: Path) -> None
         write_samples(path, rows, mtime=0)
     assert paths[0].read_bytes() == paths[1].read_bytes()
     with gzip.open(paths[0], "rt") as fh:
-        assert fh.read() == "t,name,method,latency_ms,status,ok,warmup\n" \
-                            "1.000000,a,GET,1.0000,200,1,0\n"
+        assert fh.read() == ",".join(SAMPLE_HEADER) + "\n" \
+                            "1.000000,a,GET,1.0000,200,1,0," + ",".join(NO_SERVER) + "\n"
 
 
 def test_resources_are_written_as_the_sampler_writes_them(tmp_path: Path) -> None:

@@ -1,0 +1,71 @@
+"""The Server-Timing header as sample columns: parsed, written, merged and read back."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from loadtests.merge import merge_trial
+from loadtests.open_model import TrialClock
+from loadtests.recorder import CLIENT_FIELDS, Recorder, RecorderSettings
+from loadtests.server_timing import TIMING_COLUMNS, parse_header, timing_values
+from reports import anatomy
+from reports.load import read_samples
+from rundir.samples import SAMPLE_HEADER
+
+HEADER = ('db;dur=1.234;desc="3 queries", cache;dur=0.210;desc="2 ops", '
+          'gateway;dur=51.002;desc="1 call", app;dur=0.812, total;dur=53.258')
+
+
+def test_the_services_header_parses_into_its_metrics() -> None:
+    """Every metric of the services' header is found with its duration and description."""
+    metrics = parse_header(HEADER)
+    assert list(metrics) == ["db", "cache", "gateway", "app", "total"]
+    assert metrics["db"] == {"dur": "1.234", "desc": "3 queries"}
+    assert metrics["total"] == {"dur": "53.258"}
+
+
+def test_parsing_follows_the_header_grammar() -> None:
+    """Quoted commas, semicolons and escapes stay in the description; spaces around
+    separators, upper-case parameter names and a metric without parameters are accepted;
+    a metric named twice keeps its first value."""
+    metrics = parse_header('db ; dur = 2 ; desc="a, b; \\"c\\"" ,miss, DB;dur=9,'
+                           'total;DUR=5, total;dur=7')
+    assert metrics["db"] == {"dur": "2", "desc": 'a, b; "c"'}
+    assert metrics["miss"] == {}
+    assert metrics["total"] == {"dur": "5"}
+
+
+def test_columns_of_a_response() -> None:
+    """The header gives total, parts and counts, in the samples file's column order;
+    without it, or without a total, every column is missing."""
+    assert SAMPLE_HEADER[CLIENT_FIELDS:] == TIMING_COLUMNS
+    assert timing_values(HEADER) == (53.258, 1.234, 0.21, 51.002, 0.812, 3.0, 2.0, 1.0)
+    assert all(math.isnan(v) for v in timing_values(None))
+    assert all(math.isnan(v) for v in timing_values("db;dur=1"))
+
+
+def test_recorded_timing_reaches_the_report(tmp_path: Path) -> None:
+    """A request recorded with the header keeps its parts through the merge and reads back
+    as numbers; one without reads back as missing; the anatomy's queue is the client's
+    latency minus the server's total."""
+    parts = tmp_path / "parts"
+    settings = RecorderSettings(parts_dir=parts, warmup_s=0.0, duration_s=10.0)
+    rec = Recorder(settings, "local")
+    rec.begin(TrialClock(100.0, 0.0, 10.0, drain_s=1.0))
+    rec.record(t=101.0, name="POST /v1/payments", method="POST", latency_ms=80.0,
+               status=201, ok=True, server_timing=HEADER)
+    rec.record(t=102.0, name="GET /ping", method="GET", latency_ms=2.0, status=200, ok=True)
+    rec.close(role="local")
+    merge_trial(parts, tmp_path)
+    frame = read_samples(tmp_path / "samples.csv.gz")
+    assert tuple(frame.columns) == SAMPLE_HEADER
+    first, second = frame.iloc[0], frame.iloc[1]
+    assert first["server_total_ms"] == pytest.approx(53.258)
+    assert first["db_count"] == 3
+    assert all(math.isnan(second[c]) for c in TIMING_COLUMNS)
+    timed = anatomy.timed(frame)
+    assert len(timed) == 1
+    assert timed["queue"].iloc[0] == pytest.approx(80.0 - 53.258)
