@@ -9,6 +9,7 @@ listed as a warning, and so are differences in anything that changes the load (m
 users, rate, scenario, durations, workers, pool, gateway, targets, search settings...);
 regression gates refuse to judge runs whose load differs unless forced. A gate trips only
 on a significant change (Mann-Whitney U) unless asked to trip on the median change alone.
+Where the time goes (``reports.anatomy``) is compared part by part, without gates.
 """
 
 from __future__ import annotations
