@@ -529,11 +529,13 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
 
 def composition(run: RunData, summaries: dict[str, Any],
                 caps: dict[str, Any] | None) -> dict[str, Any]:
-    """Where each target's time goes (``reports.anatomy``): over its headline trials, every
+    """Where each target's time goes (``reports.anatomy``): over its headline trials (not
+    for a sweep whose headline spans every step: no figure pools different loads), every
     trial's own, and at each step of a capacity search or stairs sweep."""
     by_name = {t.dir_name: t for t in run.trials}
     headline_samples = {name: [by_name[n].samples for n in info["summary_trials"]
-                               if n in by_name] for name, info in summaries.items()}
+                               if n in by_name] for name, info in summaries.items()
+                        if info["summary_scope"] != headline.ALL_STEPS}
     steps = {name: cap["steps"] for name, cap in (caps or {}).items() if cap.get("steps")}
     return anatomy.section(headline_samples, trials={t.dir_name: t.samples for t in run.trials},
                            steps=steps)

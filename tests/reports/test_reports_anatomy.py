@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import anatomy, render_run
+from reports import anatomy, build_results, load_run, render_run
 from reports.anatomy_figures import fig_composition, fig_composition_steps, figure_plan
 from reports.compare import compare_runs, format_comparison
 from reports.render import summary_table
@@ -281,3 +282,15 @@ def test_compare_prints_the_composition_changes(small_run: Path, tmp_path: Path)
     assert queue["share_b"] == pytest.approx(0.8, abs=0.01)
     assert cmp.as_dict()["composition"]["legacy"]["median"]["dominant_b"]["part"] == "queue"
     assert "where the time goes" in format_comparison(cmp)
+
+
+def test_a_gateway_sweep_pools_no_loads(synth: Callable[..., Path]) -> None:
+    """A closed-model gateway-latency sweep has no one-load headline: each trial keeps its
+    own composition, no target pools its steps, and no sentence is made."""
+    run_dir = synth("gw", trials=1, duration_s=4.0, gateway_latencies_ms=(0.0, 100.0))
+    add_server_timing(run_dir, queue_share={"legacy": 0.5, "engine": 0.2})
+    results = build_results(load_run(run_dir))
+    comp = results["composition"]
+    assert comp["targets"] == {}
+    assert comp["available"] is False
+    assert set(comp["trials"]) == {t["trial"] for t in results["trials"]}
