@@ -57,7 +57,9 @@ METHOD = (
     "time its handler spent in PostgreSQL, Redis and gateway calls and in its own code "
     "(app); queue + network is the client's latency minus the handler's total: waiting "
     "for a free worker, the network both ways, HTTP handling outside the handler and, in "
-    "the open model, the load generator's lateness. The median request is the mean of "
+    "the open model, the load generator's lateness. An async service's parts are wall "
+    "times of its awaits, so its waits for the event loop fall inside them, not in the "
+    "queue. The median request is the mean of "
     "the requests ranked from the 45th to the 55th percentile of latency, the p99 "
     "request of those from the 98.5th to the 99.5th, so its parts add up to its latency."
 )
