@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator
 
+from reports import format as fmt
 from reports.anatomy import ALL, LABELS, PARTS
 
 DPI = 100
@@ -76,7 +77,7 @@ def fig_composition(results: dict[str, Any]) -> Figure | None:
             for i, label in enumerate(names):
                 latency = (comps[label][which] or {}).get("latency_ms")
                 if isinstance(latency, int | float):
-                    ax.annotate(f"{latency:.3g} ms", (float(left[i]), float(y[i])),
+                    ax.annotate(f"{fmt.num(latency)} ms", (float(left[i]), float(y[i])),
                                 xytext=(3, 0), textcoords="offset points", va="center",
                                 fontsize=7)
             ax.set_yticks(y, names if col == 0 else [""] * len(names), fontsize=8)
