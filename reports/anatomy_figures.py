@@ -122,11 +122,12 @@ def fig_composition_steps(results: dict[str, Any]) -> Figure | None:
             best = (caps.get(name) or {}).get("max_sustainable_offered")
             if isinstance(best, int | float):
                 ax.axvline(float(best), color="black", ls="--", lw=1)
-            if unit != "users" and x.min() > 0:
+            log = unit != "users" and x.min() > 0
+            if log:
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_locator(FixedLocator([]))
-            ticks = np.unique(x)[::max(1, math.ceil(len(np.unique(x)) / 8))]
-            ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+            ticks = _ticks(x, log=log)
+            ax.set_xticks(ticks, [f"{v:.3g}" for v in ticks])
             ax.set_ylim(0, float(top.max()) * 1.1 if math.isfinite(top.max())
                         and top.max() > 0 else 1.0)
             ax.set_title(f"{name}: {title} at each step", fontsize=9)
@@ -137,6 +138,20 @@ def fig_composition_steps(results: dict[str, Any]) -> Figure | None:
         axes[row, 1].set_xlabel(f"offered ({unit}; dashed = capacity)", fontsize=8)
     _legend(fig)
     return fig
+
+
+def _ticks(x: np.ndarray[Any, Any], *, log: bool) -> list[float]:
+    """The offered loads to label: each step, but none too close to the one before (a
+    bisection's steps crowd together near the capacity)."""
+    values = sorted({float(v) for v in x})
+    span = values[-1] / values[0] if log else values[-1] - values[0]
+    kept = values[:1]
+    for v in values[1:]:
+        gap = math.log(v / kept[-1]) / math.log(span) if log and span > 1 else (
+            (v - kept[-1]) / span if span > 0 else 0.0)
+        if gap >= 1 / 12:
+            kept.append(v)
+    return kept
 
 
 def figure_plan(results: dict[str, Any]) -> list[tuple[str, str, str, Figure | None]]:
