@@ -35,7 +35,7 @@ NO_SERVER = ["nan"] * len(SERVER)  # a request without server timing
 def test_columns_are_those_of_every_run() -> None:
     """samples.csv.gz and resources.csv keep the columns every run directory has; the
     server's parts follow and may be missing from older runs."""
-    assert SAMPLE_HEADER == (*CLIENT, *SERVER)
+    assert (*CLIENT, *SERVER) == SAMPLE_HEADER
     assert SAMPLE_REQUIRED == CLIENT
     assert RESOURCE_HEADER == ("t", "role", "pid", "cpu_s", "rss_bytes")
     assert {name: c.dtype for name, c in SAMPLE_COLUMNS.items()} == rload.SAMPLE_DTYPES
