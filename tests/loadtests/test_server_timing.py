@@ -10,7 +10,7 @@ import pytest
 from loadtests.merge import merge_trial
 from loadtests.open_model import TrialClock
 from loadtests.recorder import CLIENT_FIELDS, Recorder, RecorderSettings
-from loadtests.server_timing import TIMING_COLUMNS, parse_header, timing_values
+from loadtests.server_timing import TIMING_COLUMNS, timing_values
 from reports import anatomy
 from reports.load import read_samples
 from rundir.samples import SAMPLE_HEADER
@@ -19,32 +19,17 @@ HEADER = ('db;dur=1.234;desc="3 queries", cache;dur=0.210;desc="2 ops", '
           'gateway;dur=51.002;desc="1 call", app;dur=0.812, total;dur=53.258')
 
 
-def test_the_services_header_parses_into_its_metrics() -> None:
-    """Every metric of the services' header is found with its duration and description."""
-    metrics = parse_header(HEADER)
-    assert list(metrics) == ["db", "cache", "gateway", "app", "total"]
-    assert metrics["db"] == {"dur": "1.234", "desc": "3 queries"}
-    assert metrics["total"] == {"dur": "53.258"}
-
-
-def test_parsing_follows_the_header_grammar() -> None:
-    """Quoted commas, semicolons and escapes stay in the description; spaces around
-    separators, upper-case parameter names and a metric without parameters are accepted;
-    a metric named twice keeps its first value."""
-    metrics = parse_header('db ; dur = 2 ; desc="a, b; \\"c\\"" ,miss, DB;dur=9,'
-                           'total;DUR=5, total;dur=7')
-    assert metrics["db"] == {"dur": "2", "desc": 'a, b; "c"'}
-    assert metrics["miss"] == {}
-    assert metrics["total"] == {"dur": "5"}
-
-
 def test_columns_of_a_response() -> None:
     """The header gives total, parts and counts, in the samples file's column order;
-    without it, or without a total, every column is missing."""
+    without it, or without a total, every column is missing; a part or count it lacks is
+    missing alone."""
     assert SAMPLE_HEADER[CLIENT_FIELDS:] == TIMING_COLUMNS
     assert timing_values(HEADER) == (53.258, 1.234, 0.21, 51.002, 0.812, 3.0, 2.0, 1.0)
     assert all(math.isnan(v) for v in timing_values(None))
     assert all(math.isnan(v) for v in timing_values("db;dur=1"))
+    partial = timing_values('total;dur=9.5, db;dur=2;desc="no count"')
+    assert partial[:2] == (9.5, 2.0)
+    assert all(math.isnan(v) for v in partial[2:])
 
 
 def test_recorded_timing_reaches_the_report(tmp_path: Path) -> None:
