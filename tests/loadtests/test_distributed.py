@@ -21,6 +21,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadtests.merge import read_part_rows
 from reports.load import load_run
+from rundir.samples import SAMPLE_HEADER
 from tests.loadtests.servers import _free_port, stall_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_hand_run_workers_merge_into_a_readable_trial(tmp_path: Path) -> None:
     assert isinstance(trial.hdr, HdrHistogram)
     assert trial.hdr.get_total_count() == len(measured) == trial.meta.requests_measured
     with gzip.open(out.trial_dir / "samples.csv.gz", "rt") as fh:
-        assert fh.readline().strip() == "t,name,method,latency_ms,status,ok,warmup"
+        assert fh.readline().strip() == ",".join(SAMPLE_HEADER)
 
 
 def test_hand_run_open_model_workers_interleave(tmp_path: Path) -> None:

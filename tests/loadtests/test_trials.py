@@ -16,6 +16,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadtests.config import resolve
 from loadtests.trials import TrialRunner, interleave, plan_run, plan_sweep
+from rundir.samples import SAMPLE_HEADER
 from tests.loadtests.conftest import RecordingStack, ping_config
 from tests.loadtests.servers import stall_server
 
@@ -79,7 +80,7 @@ def test_trials_are_interleaved_and_reset_first(tmp_path: Path) -> None:
     with gzip.open(trial_dir / "samples.csv.gz", "rt") as fh:
         header = fh.readline().strip().split(",")
         rows = [line.split(",") for line in fh]
-    assert header == ["t", "name", "method", "latency_ms", "status", "ok", "warmup"]
+    assert header == list(SAMPLE_HEADER)
     measured = [r for r in rows if r[6].strip() == "0"]
     assert {r[6].strip() for r in rows} == {"0", "1"}
     hist = HdrHistogram.decode((trial_dir / "latency.hdr").read_bytes())
