@@ -10,6 +10,7 @@ the raw header on its hot path and turns it into the server-side columns of
 from __future__ import annotations
 
 import math
+import re
 
 from serving.server_timing import Metric, parse_header
 
@@ -21,6 +22,14 @@ TIMING_COLUMNS: tuple[str, ...] = (
 _PARTS = ("db", "cache", "gateway", "app")
 _COUNTED = ("db", "cache", "gateway")
 _NONE = (math.nan,) * len(TIMING_COLUMNS)
+# The exact form ``serving.server_timing.format_header`` writes: read with one match (a
+# few us) instead of the general parser (about 150 us a header); anything else, such as
+# another service's header, goes through the general parser.
+_NUM = r"(\d+(?:\.\d*)?)"
+_OURS = re.compile(
+    rf'db;dur={_NUM};desc="(\d+) quer(?:y|ies)", cache;dur={_NUM};desc="(\d+) ops?", '
+    rf'gateway;dur={_NUM};desc="(\d+) calls?", app;dur={_NUM}, total;dur={_NUM}'
+)
 
 
 def _dur(metric: Metric | None) -> float:
@@ -38,6 +47,10 @@ def timing_values(value: str | None) -> tuple[float, ...]:
     each part the header lacks (a target of someone else's may send only some)."""
     if not value:
         return _NONE
+    ours = _OURS.fullmatch(value)
+    if ours is not None:
+        db, n_db, cache, n_cache, gateway, n_gateway, app, total = map(float, ours.groups())
+        return (total, db, cache, gateway, app, n_db, n_cache, n_gateway)
     metrics = parse_header(value)
     total = _dur(metrics.get("total"))
     if math.isnan(total):
