@@ -40,6 +40,10 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine_vs_pgbench import (  # noqa: E402  (benchmarks/ is this script's directory)
+    set_webhooks_only_async,
+)
+
 from engine.app import create_app  # noqa: E402
 from engine.keys import CONTEXT, PORTS  # noqa: E402
 from payments.api import ApiRequest, handle, routes  # noqa: E402
@@ -164,8 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     with Stack(config) as stack:
         # as engine_vs_pgbench: webhooks only for outcomes the reply lacked
-        from engine_vs_pgbench import set_webhooks_only_async
-
         set_webhooks_only_async(stack.gateway_url)
         (uvloop.run if args.loop == "uvloop" else asyncio.run)(run(stack, args))
     return 0

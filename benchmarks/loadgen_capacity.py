@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from loadtests.config import resolve  # noqa: E402
 from loadtests.trials import TrialPlan, TrialRunner  # noqa: E402
 from rundir import layout  # noqa: E402
+from stack.services import Stack, StackConfig  # noqa: E402
 
 
 def harness_rate(url: str, out: Path, *, processes: int, users: int, seconds: float,
@@ -85,8 +86,6 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=32, help="connections / users")
     parser.add_argument("--workers", type=int, default=2, help="engine worker processes")
     args = parser.parse_args()
-
-    from stack.services import Stack, StackConfig
 
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="loadgen-") as tmp:

@@ -36,9 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loadtests.capacity import trial_figures  # noqa: E402
 from loadtests.config import resolve  # noqa: E402
-from loadtests.trials import TrialPlan, TrialRunner  # noqa: E402
+from loadtests.trials import TrialPlan, TrialRunner, trial_figures  # noqa: E402
 from tests.loadtests.servers import reference_server  # noqa: E402
 
 STOCK_LOCUSTFILE = textwrap.dedent('''

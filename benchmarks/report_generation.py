@@ -26,6 +26,11 @@ import tracemalloc
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
+
+from reports import build_results, load_run, render_run
+from reports.figures import render_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
@@ -54,8 +59,6 @@ def _make_run_module() -> ModuleType:
 
 
 def _samples_in(run_dir: Path) -> int:
-    import pandas as pd
-
     return sum(len(pd.read_csv(p, usecols=["t"])) for p in run_dir.glob("trials/*/samples.csv.gz"))
 
 
@@ -88,9 +91,6 @@ def main() -> None:
         print(f"render_run (fresh process): {child['render_s']:.2f} s "
               f"(+ {child['import_s']:.2f} s import), peak RSS {rss_mib:.0f} MiB, "
               f"{child['figures']} figures, {samples / child['render_s'] / 1e6:.2f} M samples/s")
-
-        from reports import build_results, load_run, render_run
-        from reports.figures import render_figures
 
         tracemalloc.start()
         t0 = time.perf_counter()

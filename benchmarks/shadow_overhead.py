@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from shadow.capture import basic_auth  # noqa: E402  (after the path set-up above)
+from stack.services import Stack, StackConfig  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -102,8 +103,6 @@ def fake_pair() -> Iterator[tuple[str, str, str, str]]:
 
 @contextlib.contextmanager
 def real_pair(workers: int) -> Iterator[tuple[str, str, str, str]]:
-    from stack.services import Stack, StackConfig
-
     with tempfile.TemporaryDirectory() as tmp:
         cfg = StackConfig(
             log_dir=Path(tmp) / "logs", workers=workers, db_pool_size=4, merchants=1,

@@ -29,7 +29,9 @@ from typing import Any
 
 from loadtests.config import RunConfig, open_cap
 from loadtests.search import RateSearch, SearchSettings
-from loadtests.trials import TrialPlan, TrialRunner
+from loadtests.trials import TrialPlan, TrialRunner, set_gateway_profile, trial_figures
+from reports.capacity import Objective, assess_step, derive_objective
+from reports.load import load_trial
 from rundir import layout
 from rundir.config import ObjectiveDoc, RunDocFile, SweptObjectiveDoc
 
@@ -48,7 +50,7 @@ def search_settings(config: RunConfig) -> SearchSettings:
 class CapacityOutcome:
     """What the search found, per target (the report recomputes it from the trials)."""
 
-    objective: Any  # reports.capacity.Objective
+    objective: Objective
     searches: dict[str, RateSearch] = field(default_factory=dict)
     confirmed: dict[str, float | None] = field(default_factory=dict)
 
@@ -63,11 +65,11 @@ class CapacityRun:
         *,
         baseline: str,
         log: Callable[[str], None],
-        on_objective: Callable[[Any], None],
+        on_objective: Callable[[Objective], None],
         counters: dict[str, int] | None = None,
         gateway_profile: str | None = None,
         gateway_latency_ms: float | None = None,
-        objective: Any = None,
+        objective: Objective | None = None,
     ) -> None:
         self.runner = runner
         self.config = config
@@ -88,8 +90,6 @@ class CapacityRun:
 
     def run(self) -> CapacityOutcome:
         """All three phases; returns what was found."""
-        from reports.capacity import Objective, derive_objective
-
         probes: dict[str, dict[str, Any]] = {}
         for target in self.targets:
             # The probe's p99 is the objective's basis: it runs as long as a confirmation.
@@ -216,8 +216,6 @@ class CapacityRun:
         return fig
 
     def _sustained(self, fig: Mapping[str, Any]) -> bool | None:
-        from reports.capacity import assess_step
-
         if self.objective is None:
             return None
         return assess_step(fig, self.objective).sustained
@@ -236,8 +234,6 @@ class CapacityRun:
         self.searches[target].record(float(rate), sustained, fig.get("mean_ms"), ceiling)
 
     def _progress(self, target: str, phase: str, rate: float, fig: Mapping[str, Any]) -> None:
-        from reports.capacity import assess_step
-
         done = fig.get("throughput_rps")
         p99 = fig.get("p99_ms")
         verdict = ""
@@ -277,18 +273,8 @@ def common_trials(confirm_trials: int) -> int:
 
 def measured_latencies(run_dir: Path, name: str) -> list[float]:
     """Latencies (ms) of a trial's measured requests."""
-    from reports.load import load_trial
-
     measured = load_trial(layout.trial_dir(run_dir, name), run_dir).measured
     return [float(v) for v in measured["latency_ms"]]
-
-
-def trial_figures(run_dir: Path, name: str) -> dict[str, Any]:
-    """The report's figures of one finished trial (the same numbers the report shows)."""
-    from reports.analysis import analyse_trial
-    from reports.load import load_trial
-
-    return analyse_trial(load_trial(layout.trial_dir(run_dir, name), run_dir))
 
 
 def capacity_plans_note(targets: Sequence[str]) -> str:
@@ -299,8 +285,6 @@ def capacity_plans_note(targets: Sequence[str]) -> str:
 def capacity_work(config: RunConfig, log: Callable[[str], None]) -> Any:
     """The adaptive work of ``paybench run`` (capacity model) for ``loadtests.run.execute``;
     with ``sweep_gateway_ms`` or ``sweep_profiles``, one search per gateway setting."""
-    from loadtests.trials import set_gateway_profile
-
     baseline = "legacy" if "legacy" in config.targets else config.targets[0]
     profiles: list[str | None] = [*config.sweep_profiles] or [None]
     latencies: list[float | None] = [*config.sweep_gateway_ms] or [None]
@@ -318,7 +302,7 @@ def capacity_work(config: RunConfig, log: Callable[[str], None]) -> Any:
                     set_gateway_profile(runner.stack.gateway_url, profile or config.gateway_profile,
                                         latency)
 
-            def on_objective(objective: Any, profile: str | None = profile,
+            def on_objective(objective: Objective, profile: str | None = profile,
                              latency: float | None = latency) -> None:
                 doc: ObjectiveDoc = objective.to_doc()
                 if profile is not None or latency is not None:
@@ -341,8 +325,6 @@ def stairs_work(config: RunConfig, plans: Sequence[TrialPlan], log: Callable[[st
     """The trials of a stairs sweep, except that a target is not stepped higher once a step
     broke the objective (``--slo``, else p99 <= 500 ms and 1% errors): its backlog would only
     make the next steps wait for it, and they could not be sustained anyway."""
-    from reports.capacity import Objective, assess_step
-
     objective = Objective(p99_ms=config.slo_p99_ms if config.slo_p99_ms is not None else 500.0,
                           error_ratio=config.slo_error_ratio)
 

@@ -30,9 +30,17 @@ ORDERS = ("alternate", "abba", "shuffle")
 
 def parse_slo(spec: str) -> list[Any]:
     """SLO gates of ``p99<500ms,errors<1%`` (the report's own parser); ValueError when bad."""
-    from reports.gates import parse_slo as parse_gates
+    # reports loads pandas: the command line and the Locust child import this module
+    from reports.gates import parse_slo as parse_gates  # noqa: PLC0415 - pandas, see above
 
     return parse_gates(spec)
+
+
+def slo_limits(spec: str) -> tuple[float | None, float | None]:
+    """The p99 limit (ms) and the error-ratio limit an SLO spec sets (None: not set)."""
+    from reports.gates import slo_limits as limits  # noqa: PLC0415 - pandas, as parse_slo
+
+    return limits(parse_slo(spec))
 
 
 def scenario(name: str, value: Any, config: RunConfig) -> str | None:

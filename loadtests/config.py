@@ -41,7 +41,7 @@ from loadtests.checks import (
     ORDERS,
     SCENARIOS,
     SERVICE_TARGETS,
-    parse_slo,
+    slo_limits,
 )
 from loadtests.errors import ConfigError
 from loadtests.knobs import (
@@ -479,9 +479,7 @@ def _slo_part(spec: str | None, metric: str) -> float | None:
     """The limit of ``metric`` (``p99`` in ms, ``errors`` as a ratio) in an SLO spec."""
     if not spec:
         return None
-    from reports.gates import slo_limits
-
-    p99, errors = slo_limits(parse_slo(spec))
+    p99, errors = slo_limits(spec)
     return p99 if metric == "p99" else errors
 
 

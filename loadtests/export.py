@@ -18,15 +18,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from contract.openapi import load_spec
+from contract.postman import to_postman
+
 DEFAULT_OUT = Path("runs") / "postman" / "paybench.postman_collection.json"
 COLLECTION_NAME = "paybench.postman_collection.json"
 
 
 def collection(base_url: str | None = None, api_key: str | None = None) -> dict[str, Any]:
     """The contract's collection; ``base_url`` and ``api_key`` replace its defaults."""
-    from contract.openapi import load_spec
-    from contract.postman import to_postman
-
     doc = to_postman(load_spec())
     for variable in doc["variable"]:
         if variable["key"] == "baseUrl" and base_url is not None:

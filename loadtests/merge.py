@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,8 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m loadtests.merge PARTS_DIR TRIAL_DIR``: join parts gathered by hand (e.g.
     from Locust workers on other machines) into a trial's samples.csv.gz and latency.hdr,
     and write its trial.json unless one is already there."""
-    import sys
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m loadtests.merge PARTS_DIR TRIAL_DIR", file=sys.stderr)

@@ -10,17 +10,17 @@ keeps every finished and partial trial, still renders the report, and leaves
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from gateway_sim.admin_client import AdminError, GatewayAdmin
-from loadtests.checks import parse_slo
+from loadtests.checks import slo_limits
 from loadtests.config import RunConfig, as_json
 from loadtests.errors import RunInterrupted, StopSignal, interrupt_reason
 from loadtests.options import load_shape
@@ -39,6 +39,9 @@ from rundir.config import (
 from rundir.files import write_environment, write_ledger
 from rundir.layout import create_run_dir
 from rundir.trial import TrialMeta
+from stack.environment import capture_environment
+from stack.services import Stack, StackConfig
+from stack.targets import TargetSpec
 
 
 @dataclass
@@ -59,9 +62,7 @@ def slo_dict(spec: str | None) -> SloDoc | None:
     """The SLO for the report's capacity search: ``{"spec", "p99_ms", "error_ratio"}``."""
     if not spec:
         return None
-    from reports.gates import slo_limits
-
-    p99, err = slo_limits(parse_slo(spec))
+    p99, err = slo_limits(spec)
     return SloDoc(spec=spec, p99_ms=p99, error_ratio=err)
 
 
@@ -223,8 +224,6 @@ def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive,
               base_env: Mapping[str, str], log: Callable[[str], None], t0: float) -> None:
     """Start the stack, run the trials in it (each appended to ``results`` as it ends, so
     an interrupted run keeps them), keep the gateway's ledger."""
-    from stack.services import Stack
-
     run_dir = config_file.run_dir
     log(f"[{time.monotonic() - t0:6.1f}s] stack starting "
         f"(targets {', '.join(config.targets)}, workers {config.workers}, "
@@ -254,9 +253,6 @@ def _in_stack(config: RunConfig, plans: Sequence[TrialPlan] | Adaptive,
 
 def stack_config(config: RunConfig, run_dir: Path, base_env: Mapping[str, str]) -> Any:
     """The stack's frozen configuration, from the run's."""
-    from stack.services import StackConfig
-    from stack.targets import TargetSpec
-
     specs = tuple(
         TargetSpec(name=name, url=url) for name, url in config.target_urls
         if name in config.targets
@@ -285,8 +281,6 @@ def _describe(stack: Any) -> dict[str, Any] | None:
 
 def _write_environment(run_dir: Path, stack: Any, config: RunConfig) -> None:
     try:
-        from stack.environment import capture_environment
-
         env = capture_environment(stack, seed=config.seed)
     except Exception as exc:  # noqa: BLE001 - the environment is context: never lose a run to it
         env = {"error": f"{type(exc).__name__}: {exc}"}
@@ -297,8 +291,6 @@ def _write_environment(run_dir: Path, stack: Any, config: RunConfig) -> None:
 
 
 def _locust_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("locust")
     except PackageNotFoundError:
@@ -308,7 +300,8 @@ def _locust_version() -> str | None:
 def render(outcome: RunOutcome, config: RunConfig, log: Callable[[str], None]) -> None:
     """Render the report and the summary table; record whether an SLO gate tripped."""
     try:
-        reports: Any = importlib.import_module("reports")
+        import reports  # noqa: PLC0415 - pandas, matplotlib; paybench up imports this module
+
         outcome.report = reports.render_run(outcome.run_dir, slo=config.slo,
                                             slo_targets=config.slo_targets or None)
         outcome.summary = reports.summary_table(outcome.report.results)

@@ -24,6 +24,7 @@ from loadtests.locust_process import LoadSpec, LocustProcess
 from loadtests.merge import PartsSummary, assess, merge_trial
 from rundir import layout
 from rundir.trial import TrialMeta, write_trial_meta
+from stack.resources import ResourceSampler
 
 STARTUP_MARGIN_S = 30.0
 
@@ -138,10 +139,18 @@ def plan_sweep(config: RunConfig) -> list[TrialPlan]:
     return plans
 
 
+def trial_figures(run_dir: Path, name: str) -> dict[str, Any]:
+    """The report's figures of one finished trial (the same numbers the report shows)."""
+    from reports import analysis, load  # noqa: PLC0415 - pandas; paybench up imports this module
+
+    return analysis.analyse_trial(load.load_trial(layout.trial_dir(run_dir, name), run_dir))
+
+
 def trial_line(fig: Mapping[str, Any]) -> str:
     """The console's line for a finished trial, from the report's figures of it
-    (``loadtests.capacity.trial_figures``): the same requests, rate and errors."""
-    from reports import format as fmt  # numbers written as the report writes them
+    (:func:`trial_figures`): the same requests, rate and errors."""
+    # numbers written as the report writes them
+    from reports import format as fmt  # noqa: PLC0415 - pandas; paybench up imports this module
 
     errors = sum(int(n) for n in (fig.get("errors_by_status") or {}).values())
     text = (f"{fig.get('requests', 0)} requests measured, {fmt.num(fig.get('throughput_rps'))} "
@@ -193,7 +202,6 @@ class TrialRunner:
 
         After each trial the console shows the figures the report shows for it.
         """
-        from loadtests.capacity import trial_figures  # it imports this module
         for n, plan in enumerate(plans, 1):
             step = f" step {plan.step} (offered {plan.offered:g})" if plan.step is not None else ""
             self.log(
@@ -240,8 +248,7 @@ class TrialRunner:
         finally:
             code = locust.stop(grace_s=max(10.0, self.config.stop_timeout_s + 5))
             exit_code = code if exit_code is None else exit_code
-            if sampler is not None:
-                sampler.stop()
+            sampler.stop()
         summary = merge_trial(spec.parts_dir, trial_dir)
         reasons = assess(summary, config=self.config, exit_code=exit_code, interrupted=interrupted)
         if busy is not None:
@@ -268,11 +275,7 @@ class TrialRunner:
             abort_p99_ms=plan.abort_p99_ms, abort_error_ratio=plan.abort_error_ratio,
         )
 
-    def _sampler(self, trial_dir: Path, locust: LocustProcess) -> Any:
-        try:
-            from stack.resources import ResourceSampler
-        except ImportError:
-            return None
+    def _sampler(self, trial_dir: Path, locust: LocustProcess) -> ResourceSampler:
         stack = self.stack
 
         def processes() -> list[tuple[str, int]]:

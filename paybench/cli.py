@@ -33,6 +33,8 @@ from typing import Any
 from loadtests.config import RunConfig, env_warnings, resolve, setting_sources
 from loadtests.errors import ConfigError, StopSignal
 from loadtests.options import OPTIONS, add_options, foreign_flags, inapplicable
+from rundir.layout import create_run_dir
+from stack.errors import StackError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -46,26 +48,31 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_CONFIG)
 
 
+# Start-up (`paybench --help`, a configuration error) loads no heavy library: each command
+# imports what it needs when it runs (reports: pandas, matplotlib, scipy; shadow: aiohttp;
+# the contract: PyYAML; a run and the stack: httpx, psycopg, redis, psutil).
+
+
 def _report(argv: list[str]) -> int:
-    from reports.cli_commands import report_command
+    from reports.cli_commands import report_command  # noqa: PLC0415 - pandas, for this command only
 
     return report_command(argv)
 
 
 def _compare(argv: list[str]) -> int:
-    from reports.cli_commands import compare_command
+    from reports.cli_commands import compare_command  # noqa: PLC0415 - pandas, for this command only
 
     return compare_command(argv)
 
 
 def _shadow(argv: list[str]) -> int:
-    from shadow.cli import main as shadow_main
+    from shadow.cli import main as shadow_main  # noqa: PLC0415 - aiohttp, for this command only
 
     return shadow_main(argv)
 
 
 def _export(argv: list[str]) -> int:
-    from loadtests.export import export_command
+    from loadtests.export import export_command  # noqa: PLC0415 - PyYAML, for this command only
 
     return export_command(argv)
 
@@ -181,9 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> int:
-    from loadtests.capacity import capacity_work, stairs_work
-    from loadtests.run import execute
-    from loadtests.trials import plan_run, plan_sweep
+    from loadtests.capacity import capacity_work, stairs_work  # noqa: PLC0415 - pandas, for run and sweep only
+    from loadtests.run import execute  # noqa: PLC0415 - psycopg, for run and sweep only
+    from loadtests.trials import plan_run, plan_sweep  # noqa: PLC0415 - httpx, for run and sweep only
 
     started = time.monotonic()
 
@@ -232,11 +239,9 @@ def _run(config: RunConfig, kind: str, argv: list[str], env: dict[str, str]) -> 
 
 
 def _up(config: RunConfig, env: dict[str, str]) -> int:
-    from loadtests.export import write_stack_postman
-    from loadtests.run import stack_config
-    from rundir.layout import create_run_dir
-    from stack.errors import StackError
-    from stack.services import Stack
+    from loadtests.export import write_stack_postman  # noqa: PLC0415 - PyYAML, for up only
+    from loadtests.run import stack_config  # noqa: PLC0415 - psycopg, for up only
+    from stack.services import Stack  # noqa: PLC0415 - psycopg, redis, for up only
 
     run_dir = create_run_dir(config.out, f"{config.label}-up")
     print("stack starting ...", flush=True)

@@ -23,6 +23,7 @@ from reports.headline import headline_trials, is_plain
 from reports.load import RunData, TrialData
 from reports.provenance import reproduction
 from reports.saturation import target_saturation
+from reports.verdict import method_note, verdict  # wording lives beside its rules
 from rundir.config import RunDoc
 from rundir.samples import MEASURED, TIMED_OUT
 
@@ -451,8 +452,6 @@ def _fairness(run: RunData, targets: list[str]) -> dict[str, Any]:
 
 def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     """Build the results document for ``run`` (without the verdict's rendering extras)."""
-    from reports.verdict import method_note, verdict  # wording lives beside its rules
-
     slo = slo or slo_from_config(run.config)
     settings = run.config.targets or {}
 

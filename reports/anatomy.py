@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports import stats
+
 PARTS: tuple[str, ...] = ("queue", "app", "db", "cache", "gateway")
 # sample columns the server parts are read from (the queue is computed)
 PART_COLUMNS: dict[str, str] = {"app": "app_ms", "db": "db_ms", "cache": "cache_ms",
@@ -270,8 +272,6 @@ def compare(res_a: Mapping[str, Any], res_b: Mapping[str, Any]) -> dict[str, Any
     server timing, for the median and the p99 request, each part's milliseconds in A and
     B, the relative change with its interval, the share's change in points, and a
     Mann-Whitney test over the headline trials' own compositions."""
-    from reports import stats  # beside the other statistics of a comparison
-
     targets_a = (res_a.get("composition") or {}).get("targets") or {}
     targets_b = (res_b.get("composition") or {}).get("targets") or {}
     out: dict[str, Any] = {}

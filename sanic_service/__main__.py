@@ -11,7 +11,7 @@ def main(argv: list[str] | None = None) -> int:
     if failed is not None:
         return failed
     use_metrics_dir("sanic_service")  # before anything imports prometheus_client
-    from sanic_service.app import serve
+    from sanic_service.app import serve  # noqa: PLC0415 - it imports prometheus_client
 
     serve(args.host, args.port, args.workers, float(args.timeout))
     return 0

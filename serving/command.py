@@ -19,6 +19,8 @@ import sys
 import tempfile
 from types import FrameType
 
+from payments.config import ConfigError, ServiceSettings
+
 # prometheus_client chooses its value store when first imported: the variable
 # must be set before that, so this module does not import it.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -54,8 +56,6 @@ def settings_error(prog: str) -> int | None:
     Checked before any worker starts, so a bad variable is one clear line, not
     a traceback per worker.
     """
-    from payments.config import ConfigError, ServiceSettings
-
     try:
         ServiceSettings.from_env(os.environ)
     except ConfigError as exc:
@@ -109,7 +109,8 @@ def serve_main(
     for sig in STOP_SIGNALS:
         signal.signal(sig, _exit_on_signal)
     use_metrics_dir(prog)
-    from gunicorn.app.wsgiapp import run
+    # gunicorn serves the engine and the legacy service only (Sanic has its own server)
+    from gunicorn.app.wsgiapp import run  # noqa: PLC0415 - not for python -m sanic_service
 
     sys.argv = [
         "gunicorn",

@@ -14,10 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from shadow.analysis import analyze
+from shadow.capture import iter_capture
 from shadow.errors import ShadowConfigError, ShadowError
 from shadow.mapping import DEFAULT_ID_PREFIXES
 from shadow.mirror import PollSettings
 from shadow.normalize import Rules, load_keys, load_rules
+from shadow.proxy import ProxySettings, build_app
+from shadow.replay import ReplaySettings
+from shadow.summary import build_summary, exit_code
 
 USAGE_EXAMPLES = """examples:
   paybench shadow proxy --primary http://127.0.0.1:8001 --candidate http://127.0.0.1:8002 \\
@@ -147,10 +154,6 @@ def _rules(args: argparse.Namespace) -> Rules:
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from shadow.proxy import ProxySettings, build_app
-
     host, port = args.listen
     settings = ProxySettings(
         primary=args.primary, candidate=args.candidate, secondary=args.secondary,
@@ -167,8 +170,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from shadow import pipeline
-    from shadow.replay import ReplaySettings
+    # the report loads pandas and matplotlib (reports): not for the proxy or diff
+    from shadow import pipeline  # noqa: PLC0415 - pandas, for replay and report only
 
     rules = _rules(args)
     settings = ReplaySettings(
@@ -190,10 +193,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from shadow.analysis import analyze
-    from shadow.capture import iter_capture
-    from shadow.summary import build_summary
-
     summary = build_summary(analyze(iter_capture(args.exchanges), _rules(args)), None)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
@@ -202,7 +201,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from shadow import pipeline
+    from shadow import pipeline  # noqa: PLC0415 - pandas, as in cmd_replay
 
     # Without --rules, the directory is re-rendered with the rules it was reported with.
     rules = _rules(args) if args.rules else pipeline.saved_rules(args.dir)
@@ -211,7 +210,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from shadow.stackrun import StackRunSettings, run_shadow
+    from shadow.stackrun import StackRunSettings, run_shadow  # noqa: PLC0415 - pandas, psycopg
 
     settings = StackRunSettings(
         runs_dir=args.runs_dir, label=args.label, capture=args.capture,
@@ -226,8 +225,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _exit(summary: dict[str, Any], args: argparse.Namespace) -> int:
-    from shadow.summary import exit_code
-
     return exit_code(summary, args.fail_on_mismatch)
 
 

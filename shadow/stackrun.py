@@ -25,6 +25,9 @@ from shadow.mirror import PollSettings
 from shadow.normalize import Rules
 from shadow.replay import ReplaySettings, ReplayStats
 from shadow.workload import generate, write_workload
+from stack.errors import StackError
+from stack.services import Stack, StackConfig
+from stack.targets import resolve_targets
 
 CAPTURE = "capture.jsonl"
 
@@ -74,10 +77,6 @@ def _gateway_ids(seeds: list[Any]) -> list[str]:
 
 def run_shadow(settings: StackRunSettings, rules: Rules) -> tuple[Path, dict[str, Any]]:
     """Run everything; returns the run directory and the summary."""
-    from stack.errors import StackError
-    from stack.services import Stack, StackConfig
-    from stack.targets import resolve_targets
-
     if settings.capture is not None and not settings.capture.exists():
         raise ShadowConfigError(f"capture file {settings.capture} does not exist")
     if settings.payments < 1:

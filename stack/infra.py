@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import psycopg
@@ -259,8 +260,6 @@ def _remove_tree(path: Path) -> None:
 
 
 def _port_of(url: str) -> int | None:
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port

@@ -30,10 +30,11 @@ from typing import Any
 
 import gevent
 from locust import events
+from locust.argument_parser import parse_locustfile_option
 from locust.runners import CPU_WARNING_THRESHOLD, MasterRunner, WorkerRunner
 
 from loadtests.config import child_config
-from loadtests.open_model import AbortRule, OpenSettings
+from loadtests.open_model import AbortRule, OpenSettings, TrialClock
 from loadtests.pacing import START_MARGIN_S, Pacer, paced_user
 from loadtests.recorder import Recorder, RecorderSettings
 from loadtests.scenarios import USER_CLASSES, user_class
@@ -63,8 +64,6 @@ def _other_locustfiles() -> bool | None:
     worker that downloads its locustfiles from the master)."""
     if "locust" not in sys.argv[0]:  # `locust` or `python -m locust`
         return None  # imported by something else than Locust's command line
-    from locust.argument_parser import parse_locustfile_option
-
     # annotated as a tuple, returns the parsed namespace
     options: Any = parse_locustfile_option()
     given = str(options.locustfile or "")
@@ -156,8 +155,6 @@ def _on_spawning_complete(user_count: int, **_kw: Any) -> None:
     if isinstance(runner, MasterRunner):
         recorder: Recorder | None = _state["recorder"]
         if recorder is not None and _SETTINGS is not None:
-            from loadtests.open_model import TrialClock
-
             recorder.begin(TrialClock(t0, _SETTINGS.warmup_s, _SETTINGS.duration_s,
                                       _SETTINGS.drain_s))
         runner.send_message(_START, {"t0": t0})
@@ -166,8 +163,6 @@ def _on_spawning_complete(user_count: int, **_kw: Any) -> None:
         _state["pacer"].begin(t0)
     elif _state["recorder"] is not None and _SETTINGS is not None:
         # A custom locustfile: no pacing, but the same phases for its requests.
-        from loadtests.open_model import TrialClock
-
         _state["recorder"].begin(TrialClock(t0 - START_MARGIN_S, _SETTINGS.warmup_s,
                                             _SETTINGS.duration_s, _SETTINGS.drain_s))
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.capacity import CapacityRun, trial_figures
+from loadtests.capacity import CapacityRun
 from loadtests.config import resolve
-from loadtests.trials import TrialPlan, TrialRunner
+from loadtests.trials import TrialPlan, TrialRunner, trial_figures
 from reports.capacity import Objective, assess_step
 from rundir import layout
 from tests.loadtests.servers import reference_server

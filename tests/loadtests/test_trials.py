@@ -15,7 +15,11 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from loadtests.config import resolve
+from loadtests.errors import RunInterrupted
 from loadtests.trials import TrialRunner, interleave, plan_run, plan_sweep
+from paybench import cli
+from reports import format as fmt
+from reports import render_run
 from rundir.samples import SAMPLE_HEADER
 from tests.loadtests.conftest import RecordingStack, ping_config
 from tests.loadtests.servers import stall_server
@@ -122,9 +126,6 @@ def test_several_generator_processes_share_the_schedule(tmp_path: Path) -> None:
 def test_console_line_shows_the_report_figures_of_the_trial(tmp_path: Path) -> None:
     """The line printed after a trial gives the requests, completed requests/s and errors
     that results.json holds for that trial."""
-    from reports import format as fmt
-    from reports import render_run
-
     cfg = ping_config(tmp_path, duration_s="1", warmup_s="0.5", think_time_s="0.01")
     lines: list[str] = []
     with stall_server() as url:
@@ -146,9 +147,6 @@ def test_console_line_shows_the_report_figures_of_the_trial(tmp_path: Path) -> N
 def test_sighup_during_a_trial_is_named(tmp_path: Path) -> None:
     """A SIGHUP in the middle of a trial stops it like Ctrl-C: the trial is kept, incomplete,
     and the reason names SIGHUP."""
-    from loadtests.errors import RunInterrupted
-    from paybench import cli
-
     cfg = ping_config(tmp_path, duration_s="6", warmup_s="0.5", think_time_s="0.01")
     saved = {sig: signal.getsignal(sig) for sig in cli.STOP_SIGNALS}
     timer = threading.Timer(2.5, os.kill, (os.getpid(), signal.SIGHUP))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.export import write_stack_postman
 from paybench.cli import main
 
 
@@ -50,8 +51,6 @@ def test_export_postman_default_is_a_printed_path_under_runs(
 def test_stack_postman_files_carry_each_targets_url_and_key(tmp_path: Path) -> None:
     """The files `paybench up` writes: a collection and one environment per target with its
     URL and first merchant key."""
-    from loadtests.export import write_stack_postman
-
     collection, envs = write_stack_postman(tmp_path, {
         "legacy": ("http://127.0.0.1:5001", ["kl1", "kl2"]),
         "engine": ("http://127.0.0.1:5002", ["ke1"])})

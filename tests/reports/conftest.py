@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from reports import render_run
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -50,8 +52,6 @@ def sweep_run(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def rendered_small(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The small fixture rendered once per module (rendering draws every figure)."""
-    from reports import render_run
-
     root = tmp_path_factory.mktemp("rendered") / "run_small"
     return render_run(Path(shutil.copytree(FIXTURES / "run_small", root)))
 

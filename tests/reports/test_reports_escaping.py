@@ -13,6 +13,7 @@ import pytest
 from reports import render_run
 from reports.render import RenderedReport
 from tests.markup_checks import HOSTILE, HOSTILE_NAME, assert_inert, markdown_to_html
+from tests.reports.conftest import MAKE_RUN
 
 TARGET = f"engine{HOSTILE_NAME}"  # a target name becomes a trial directory: no "/"
 ENDPOINT = f"GET /v1/{HOSTILE}"
@@ -22,8 +23,6 @@ LOCUST_FILE = f"{HOSTILE_NAME}.csv"
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> RenderedReport:
     """A run whose label, target, endpoint, settings, environment and files are all hostile."""
-    from tests.reports.conftest import MAKE_RUN
-
     make_run: ModuleType = MAKE_RUN
     profiles = dict(make_run.PROFILES)
     profiles[TARGET] = profiles.pop("engine")

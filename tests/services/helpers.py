@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,8 +127,6 @@ def wait_for_status(
     client: httpx.Client, path: str, statuses: set[str], timeout_s: float = 10.0
 ) -> dict[str, Any]:
     """Poll ``GET path`` until its status is one of ``statuses`` (webhooks arrive async)."""
-    import time
-
     deadline = time.monotonic() + timeout_s
     while True:
         body: dict[str, Any] = client.get(path).json()

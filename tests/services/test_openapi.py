@@ -35,6 +35,10 @@ from schemathesis.specs.openapi.checks import (
 
 from contract.openapi import OPERATIONS_PATHS, load_spec, operations, route_keys
 from payments.api import routes
+from payments.gateways.base import GatewayName
+from payments.money import DEFAULT_CURRENCIES
+from payments.states import PaymentStatus
+from payments.validation import PAYMENT_METHODS
 from serving.operations import ENDPOINTS, INTERNAL_PREFIX
 from tests.services.helpers import Target, payment_body
 
@@ -201,11 +205,6 @@ def test_documented_error_codes_are_the_codes_raised() -> None:
 
 def test_documented_enums_match_the_core() -> None:
     """Currencies, gateways, payment methods and statuses in the document are the core's."""
-    from payments.gateways.base import GatewayName
-    from payments.money import DEFAULT_CURRENCIES
-    from payments.states import PaymentStatus
-    from payments.validation import PAYMENT_METHODS
-
     schemas = load_spec()["components"]["schemas"]
     assert set(schemas["Currency"]["enum"]) == set(DEFAULT_CURRENCIES)
     assert set(schemas["Gateway"]["enum"]) == {g.value for g in GatewayName}

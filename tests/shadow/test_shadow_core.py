@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import pytest
 
+import shadow
 from shadow.analysis import analyze, endpoint_of, is_significant
 from shadow.audit import SideScope, audit, parse_ledger
 from shadow.capture import Exchange, RecordedRequest, SideResult, basic_auth, read_capture
@@ -322,7 +323,5 @@ class TestCliErrors:
 
 def test_example_rules_file_is_the_default() -> None:
     """The documented example rules load and equal the built-in defaults."""
-    import shadow
-
     example = Path(shadow.__file__).parent / "rules.example.yaml"
     assert load_rules(example) == Rules()

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import requests
 
 from shadow import pipeline
 from shadow.capture import read_capture
 from shadow.cli import main
+from shadow.locust_capture import CaptureRecorder
 from shadow.mapping import SideIdentity
 from shadow.mirror import Mirror, PollSettings, SideTarget
 from shadow.normalize import Rules
@@ -212,10 +214,6 @@ async def test_cli_replay_report_and_exit_codes(trio: TrioFactory, tmp_path: Pat
 
 async def test_locust_style_capture_replays(trio: TrioFactory, tmp_path: Path) -> None:
     """Requests recorded from an HttpUser's responses replay with ids mapped on fresh sides."""
-    import requests
-
-    from shadow.locust_capture import CaptureRecorder
-
     first = await trio()
     capture = tmp_path / "locust.jsonl"
     recorder = CaptureRecorder(str(capture))
