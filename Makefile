@@ -8,8 +8,8 @@ PYTEST_ARGS ?=
 .PHONY: run quick test lint bench clean help
 
 help:
-	@echo "make run     full comparison run (legacy vs engine), report under runs/"
-	@echo "make quick   the same in about 90 s"
+	@echo "make run     capacity search of legacy, engine and sanic (about 10 min), report under runs/"
+	@echo "make quick   the same, coarser, in about 2 min"
 	@echo "make test    the test suite (uses PAYBENCH_TEST_* servers, local ones, or embedded ones)"
 	@echo "make lint    ruff and mypy --strict"
 	@echo "make bench   micro-benchmarks of the shared payment core"
