@@ -29,19 +29,21 @@ def redis_url() -> str:
     return os.environ["PAYBENCH_TEST_REDIS_URL"]
 
 
+def stack_config(log_dir: Path, **overrides: Any) -> StackConfig:
+    """The test stack's configuration: the three services on the test servers, instant
+    gateway; ``overrides`` change single fields."""
+    fields: dict[str, Any] = {
+        "log_dir": log_dir, "database_url": database_url(), "redis_url": redis_url(),
+        "targets": TARGETS, "workers": 2, "db_pool_size": 4, "gateway_profile": "instant",
+        "gateway_timeout_s": 2.0, "merchants": 3,
+    }
+    fields.update(overrides)
+    return StackConfig(**fields)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = StackConfig(
-        log_dir=tmp_path_factory.mktemp("stack-logs"),
-        database_url=database_url(),
-        redis_url=redis_url(),
-        targets=TARGETS,
-        workers=2,
-        db_pool_size=4,
-        gateway_profile="instant",
-        gateway_timeout_s=2.0,
-        merchants=3,
-    )
+    config = stack_config(tmp_path_factory.mktemp("stack-logs"))
     with Stack(config) as running:
         yield running
 

@@ -15,15 +15,14 @@ import httpx
 import pytest
 
 from serving.server_timing import Parts, parse_header, parse_parts
-from stack.services import Stack, StackConfig
+from stack.services import Stack
 from tests.services.gateway_tools import juspay_webhook, sim_profile
 from tests.services.helpers import (
     TARGETS,
     Target,
-    database_url,
     new_order,
     payment_body,
-    redis_url,
+    stack_config,
 )
 
 FIXED_MS = 100.0
@@ -170,18 +169,8 @@ def test_fixed_gateway_latency_fills_the_gateway_part(target: Target, stack: Sta
 @pytest.fixture(scope="module")
 def quiet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The three services with the header turned off (PAYBENCH_SERVER_TIMING=0)."""
-    config = StackConfig(
-        log_dir=tmp_path_factory.mktemp("quiet-stack-logs"),
-        database_url=database_url(),
-        redis_url=redis_url(),
-        targets=TARGETS,
-        workers=1,
-        db_pool_size=2,
-        gateway_profile="instant",
-        gateway_timeout_s=2.0,
-        merchants=1,
-        server_timing=False,
-    )
+    config = stack_config(tmp_path_factory.mktemp("quiet-stack-logs"), workers=1,
+                          db_pool_size=2, merchants=1, server_timing=False)
     with Stack(config) as running:
         yield running
 
