@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import uvloop
-from aiohttp import web
 
-from gateway_sim.app import create_app
+from gateway_sim.app import running
 from gateway_sim.config import PROFILES, SimSettings, load_config
 from gateway_sim.errors import ConfigError
 
@@ -35,25 +34,18 @@ def parse_args(argv: list[str] | None = None) -> SimSettings:
 
 async def serve(settings: SimSettings) -> None:
     """Serve until SIGINT/SIGTERM; with ``--port 0`` the OS picks the port."""
-    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
-    await site.start()
-    port = runner.addresses[0][1]
-    # One line on stdout: callers (tests, the stack) read the real port from it.
-    print(
-        f"gateway_sim listening on http://{settings.host}:{port} "
-        f"profile={settings.profile.name} seed={settings.seed}",
-        flush=True,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+    async with running(settings) as (_, port):
+        # One line on stdout: callers (tests, the stack) read the real port from it.
+        print(
+            f"gateway_sim listening on http://{settings.host}:{port} "
+            f"profile={settings.profile.name} seed={settings.seed}",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-    finally:
-        await runner.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:

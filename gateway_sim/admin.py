@@ -8,34 +8,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp import web
-
 from gateway_sim.config import PROFILES, apply_overrides
 from gateway_sim.errors import SimError
-from gateway_sim.runtime import STATE
+from gateway_sim.http import HTTPBadRequest, Response, Router
+from gateway_sim.runtime import SimRequest, SimState
 from gateway_sim.state import merchant_from_json
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
-def _error(exc: SimError, status: int = 400) -> web.Response:
+def _error(exc: SimError, status: int = 400) -> Response:
     return _json({"error": str(exc), "code": exc.code}, status)
 
 
-async def _body(request: web.Request) -> Any:
+async def _body(request: SimRequest) -> Any:
     try:
         return await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(
+        raise HTTPBadRequest(
             text=json.dumps({"error": "body is not JSON", "code": "invalid_json"}),
             content_type="application/json",
         ) from None
 
 
-async def health(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def health(request: SimRequest) -> Response:
+    state = request.state
     return _json(
         {
             "status": "ok",
@@ -49,9 +48,9 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-async def add_merchants(request: web.Request) -> web.Response:
+async def add_merchants(request: SimRequest) -> Response:
     """One merchant object, a list of them, or ``{"merchants": [...]}``; re-adding replaces."""
-    state = request.app[STATE]
+    state = request.state
     doc = await _body(request)
     items = doc.get("merchants", doc) if isinstance(doc, dict) else doc
     items = items if isinstance(items, list) else [items]
@@ -64,36 +63,36 @@ async def add_merchants(request: web.Request) -> web.Response:
     return _json({"merchants": [m.public() for m in merchants]}, 201)
 
 
-async def list_merchants(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def list_merchants(request: SimRequest) -> Response:
+    state = request.state
     return _json({"merchants": [m.public() for m in state.registry.all()]})
 
 
-async def ledger(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def ledger(request: SimRequest) -> Response:
+    state = request.state
     return _json(state.ledger.report(request.query.get("merchant_id") or None))
 
 
-async def webhooks(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def webhooks(request: SimRequest) -> Response:
+    state = request.state
     return _json(state.dispatcher.report(request.query.get("merchant_id") or None))
 
 
-async def reset(request: web.Request) -> web.Response:
+async def reset(request: SimRequest) -> Response:
     """Clear orders, ledger and webhook log (merchants and profile are kept)."""
-    state = request.app[STATE]
+    state = request.state
     await state.reset()
     return _json({"status": "reset"})
 
 
-async def get_profile(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def get_profile(request: SimRequest) -> Response:
+    state = request.state
     return _json({"profile": state.profile.to_dict(), "available": sorted(PROFILES)})
 
 
-async def put_profile(request: web.Request) -> web.Response:
+async def put_profile(request: SimRequest) -> Response:
     """``{"profile": name?, ...overrides}``: see ``gateway_sim.config``."""
-    state = request.app[STATE]
+    state = request.state
     doc = await _body(request)
     try:
         state.set_profile(apply_overrides(state.profile, doc))
@@ -102,12 +101,12 @@ async def put_profile(request: web.Request) -> web.Response:
     return _json({"profile": state.profile.to_dict(), "available": sorted(PROFILES)})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/__admin__/health", health)
-    app.router.add_post("/__admin__/merchants", add_merchants)
-    app.router.add_get("/__admin__/merchants", list_merchants)
-    app.router.add_get("/__admin__/ledger", ledger)
-    app.router.add_get("/__admin__/webhooks", webhooks)
-    app.router.add_post("/__admin__/reset", reset)
-    app.router.add_get("/__admin__/profile", get_profile)
-    app.router.add_put("/__admin__/profile", put_profile)
+def add_routes(router: Router[SimState]) -> None:
+    router.add_get("/__admin__/health", health)
+    router.add_post("/__admin__/merchants", add_merchants)
+    router.add_get("/__admin__/merchants", list_merchants)
+    router.add_get("/__admin__/ledger", ledger)
+    router.add_get("/__admin__/webhooks", webhooks)
+    router.add_post("/__admin__/reset", reset)
+    router.add_get("/__admin__/profile", get_profile)
+    router.add_put("/__admin__/profile", put_profile)

@@ -17,13 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
 from gateway_sim import lifecycle
 from gateway_sim.draws import CallKey
 from gateway_sim.hooks import EntryFault, RefundResult
+from gateway_sim.http import HTTPGatewayTimeout, Response, Router
 from gateway_sim.juspay_wire import ORDER_INPUTS, order_json, payment_links
-from gateway_sim.runtime import STATE, SimState
+from gateway_sim.runtime import SimRequest, SimState
 from gateway_sim.state import Merchant, Order, OrderState
 from payments.gateways.base import GatewayName
 from payments.gateways.wire import header, parse_basic_auth
@@ -37,27 +36,24 @@ JUSPAY = GatewayName.JUSPAY
 _encode_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def json_reply(status: int, body: Mapping[str, Any], **headers: str) -> web.Response:
-    # Bytes and a ready Content-Type: the same reply as a text body with
-    # content_type=, without aiohttp parsing the type and encoding the text.
-    return web.Response(
+def json_reply(status: int, body: Mapping[str, Any], **headers: str) -> Response:
+    # Bytes and a ready Content-Type: encoded once, never parsed again.
+    return Response(
         status=status,
         body=_encode_json(body).encode(),
         headers={"Content-Type": "application/json", **headers},
     )
 
 
-def error(
-    status: int, code: str, message: str, kind: str = "invalid_request_error"
-) -> web.Response:
+def error(status: int, code: str, message: str, kind: str = "invalid_request_error") -> Response:
     return json_reply(status, {"status": kind, "error_code": code, "error_message": message})
 
 
-def unauthorized() -> web.Response:
+def unauthorized() -> Response:
     return error(401, "access_denied", "Bad credentials", "error")
 
 
-def entry_fault(fault: EntryFault) -> web.Response | None:
+def entry_fault(fault: EntryFault) -> Response | None:
     if fault is EntryFault.RATE_LIMIT:
         return error(429, "too_many_requests", "Rate limit exceeded, retry later", "error")
     if fault is EntryFault.SERVER_ERROR:
@@ -65,7 +61,7 @@ def entry_fault(fault: EntryFault) -> web.Response | None:
     return None
 
 
-def authenticate(state: SimState, request: web.Request) -> Merchant | None:
+def authenticate(state: SimState, request: SimRequest) -> Merchant | None:
     creds = parse_basic_auth(request.headers.get("Authorization"))
     if creds is None:
         return None
@@ -91,7 +87,7 @@ class OrderInput:
     details: dict[str, str]
 
 
-def parse_order(form: Mapping[str, Any]) -> OrderInput | web.Response:
+def parse_order(form: Mapping[str, Any]) -> OrderInput | Response:
     order_id = str(form.get("order_id", ""))
     currency = str(form.get("currency", "INR")) or "INR"
     if not ORDER_ID_RE.match(order_id):
@@ -110,13 +106,13 @@ def parse_order(form: Mapping[str, Any]) -> OrderInput | web.Response:
     )  # fmt: skip
 
 
-def duplicate(order_id: str) -> web.Response:
+def duplicate(order_id: str) -> Response:
     return error(400, "duplicate_order_id", f"Order {order_id} already exists")
 
 
-async def create_order(request: web.Request) -> web.Response:
+async def create_order(request: SimRequest) -> Response:
     """``POST /orders`` (and the older ``POST /order/create``)."""
-    state = request.app[STATE]
+    state = request.state
     merchant = authenticate(state, request)
     form = await request.post()
     got = parse_order(form)
@@ -130,7 +126,7 @@ async def create_order(request: web.Request) -> web.Response:
             )
     try:
         await state.delay("auth", key)
-    except web.HTTPGatewayTimeout:
+    except HTTPGatewayTimeout:
         if key is not None and merchant is not None and isinstance(got, OrderInput):
             state.draws.refused(JUSPAY.value, merchant.merchant_id, got.order_id, key)
         raise
@@ -172,7 +168,7 @@ async def create_order(request: web.Request) -> web.Response:
     )
 
 
-def not_found() -> web.Response:
+def not_found() -> Response:
     return json_reply(
         404,
         {
@@ -184,13 +180,13 @@ def not_found() -> web.Response:
     )
 
 
-async def order_status(request: web.Request) -> web.Response:
+async def order_status(request: SimRequest) -> Response:
     """``GET /orders/{order_id}``."""
     return await status_of(request, request.match_info["order_id"])
 
 
-async def status_of(request: web.Request, order_id: str) -> web.Response:
-    state = request.app[STATE]
+async def status_of(request: SimRequest, order_id: str) -> Response:
+    state = request.state
     merchant = authenticate(state, request)
     order = None
     key: CallKey | None = None
@@ -215,18 +211,18 @@ async def status_of(request: web.Request, order_id: str) -> web.Response:
 # -- refunds -----------------------------------------------------------------------
 
 
-async def create_refund(request: web.Request) -> web.Response:
+async def create_refund(request: SimRequest) -> Response:
     """``POST /orders/{order_id}/refunds``."""
     return await refund_of(request, request.match_info["order_id"], await request.post())
 
 
-async def refund_of(request: web.Request, order_id: str, form: Mapping[str, Any]) -> web.Response:
-    state = request.app[STATE]
+async def refund_of(request: SimRequest, order_id: str, form: Mapping[str, Any]) -> Response:
+    state = request.state
     merchant = authenticate(state, request)
     order = None if merchant is None else state.orders.get(JUSPAY, merchant.merchant_id, order_id)
     request_id = str(form.get("unique_request_id", ""))
     amount: int | None = None
-    problem: web.Response | None = None
+    problem: Response | None = None
     if order is not None:
         try:
             amount = parse_major(str(form.get("amount", "")), order.currency)
@@ -275,7 +271,7 @@ def refund_key(order: Order | None, request_id: str, amount: int | None) -> Call
     return (*order.key, "refund", amount, rank)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/orders", create_order)
-    app.router.add_get("/orders/{order_id}", order_status)
-    app.router.add_post("/orders/{order_id}/refunds", create_refund)
+def add_routes(router: Router[SimState]) -> None:
+    router.add_post("/orders", create_order)
+    router.add_get("/orders/{order_id}", order_status)
+    router.add_post("/orders/{order_id}/refunds", create_refund)

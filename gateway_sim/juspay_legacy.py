@@ -4,31 +4,31 @@
 form field) and ``POST /order/refund`` (``order_id``, ``unique_request_id``,
 ``amount``) behave exactly like ``/orders``, ``/orders/{id}`` and
 ``/orders/{id}/refunds``. Every other ``/order/...`` path answers a JSON 404
-naming the supported ones, never aiohttp's bare text page.
+naming the supported ones, never a bare text page.
 """
 
 from __future__ import annotations
 
-from aiohttp import web
-
+from gateway_sim.http import Response, Router
 from gateway_sim.juspay_api import create_order, error, refund_of, status_of
+from gateway_sim.runtime import SimRequest, SimState
 
 ALIASES = ("/order/create", "/order/status", "/order/refund")
 
 
-async def legacy_status(request: web.Request) -> web.Response:
+async def legacy_status(request: SimRequest) -> Response:
     order_id = request.query.get("order_id")
     if order_id is None and request.method == "POST":
         order_id = str((await request.post()).get("order_id", ""))
     return await status_of(request, order_id or "")
 
 
-async def legacy_refund(request: web.Request) -> web.Response:
+async def legacy_refund(request: SimRequest) -> Response:
     form = await request.post()
     return await refund_of(request, str(form.get("order_id", "")), form)
 
 
-async def unsupported(request: web.Request) -> web.Response:
+async def unsupported(request: SimRequest) -> Response:
     return error(
         404,
         "endpoint_not_supported",
@@ -37,9 +37,9 @@ async def unsupported(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/order/create", create_order)
-    app.router.add_get("/order/status", legacy_status)
-    app.router.add_post("/order/status", legacy_status)
-    app.router.add_post("/order/refund", legacy_refund)
-    app.router.add_route("*", "/order/{tail:.*}", unsupported)
+def add_routes(router: Router[SimState]) -> None:
+    router.add_post("/order/create", create_order)
+    router.add_get("/order/status", legacy_status)
+    router.add_post("/order/status", legacy_status)
+    router.add_post("/order/refund", legacy_refund)
+    router.add("*", "/order/{tail:.*}", unsupported)

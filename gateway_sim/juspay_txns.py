@@ -18,13 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
-
 from gateway_sim import lifecycle
 from gateway_sim.hooks import TxnResult
+from gateway_sim.http import HTTPFound, Response, Router
 from gateway_sim.juspay_api import JUSPAY, authenticate, error, json_reply, unauthorized
 from gateway_sim.juspay_wire import return_location, status_name, txn_json
-from gateway_sim.runtime import STATE, SimState, reset_connection
+from gateway_sim.runtime import SimRequest, SimState, reset_connection
 from gateway_sim.state import Merchant, OrderState
 from payments.gateways.juspay import STATUS_IDS
 from payments.gateways.wire import header
@@ -34,8 +33,8 @@ AUTH_PATH = "/v2/pay/start/{merchant_id}/{txn_id}"
 
 
 def txn_merchant(
-    state: SimState, request: web.Request, form: Mapping[str, Any]
-) -> tuple[Merchant | None, bool, web.Response | None]:
+    state: SimState, request: SimRequest, form: Mapping[str, Any]
+) -> tuple[Merchant | None, bool, Response | None]:
     """``(merchant, authenticated, error)`` of a ``/txns`` call."""
     if request.headers.get("Authorization"):
         merchant = authenticate(state, request)
@@ -56,8 +55,8 @@ def needs_authentication(state: SimState, method: str, authenticated: bool) -> b
     return mode == "three_ds" or not authenticated
 
 
-async def create_txn(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
+async def create_txn(request: SimRequest) -> Response:
+    state = request.state
     form = await request.post()
     merchant, authenticated, refused = txn_merchant(state, request, form)
     order_id = str(form.get("order_id", ""))
@@ -84,7 +83,7 @@ async def create_txn(request: web.Request) -> web.StreamResponse:
         return error(500, "internal_server_error", "Something went wrong", "error")
     if result is TxnResult.RESET:
         reset_connection(request)
-        return web.Response(status=200)
+        return Response(status=200)
     if result is TxnResult.AMBIGUOUS_TIMEOUT:
         await state.stall()
     # scheme and Host header rather than request.url: building a URL object costs more
@@ -93,13 +92,13 @@ async def create_txn(request: web.Request) -> web.StreamResponse:
     )
     if form.get("format") != "json":
         # Without format=json Juspay redirects the customer's browser itself.
-        raise web.HTTPFound(auth_url)
+        raise HTTPFound(auth_url)
     return json_reply(200, txn_json(order, auth_url))
 
 
-async def authentication_page(request: web.Request) -> web.StreamResponse:
+async def authentication_page(request: SimRequest) -> Response:
     """The customer's 3DS step; a second visit only redirects again."""
-    state = request.app[STATE]
+    state = request.state
     order = state.orders.by_txn(request.match_info["txn_id"])
     merchant = state.registry.juspay_by_mid.get(request.match_info["merchant_id"])
     await state.delay("auth", None if order is None else (*order.key, "authenticate"))
@@ -109,14 +108,14 @@ async def authentication_page(request: web.Request) -> web.StreamResponse:
     lifecycle.authenticate(state, merchant, order, completed=completed)
     location = return_location(order, merchant.response_key or merchant.api_key)
     if location is not None:
-        raise web.HTTPFound(location)
+        raise HTTPFound(location)
     status = status_name(order)
     return json_reply(
         200, {"order_id": order.order_id, "status": status, "status_id": STATUS_IDS[status]}
     )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/txns", create_txn)
-    app.router.add_route("GET", AUTH_PATH, authentication_page)
-    app.router.add_route("POST", AUTH_PATH, authentication_page)
+def add_routes(router: Router[SimState]) -> None:
+    router.add_post("/txns", create_txn)
+    router.add("GET", AUTH_PATH, authentication_page)
+    router.add("POST", AUTH_PATH, authentication_page)

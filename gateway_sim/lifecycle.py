@@ -91,7 +91,7 @@ def start_txn(state: SimState, merchant: Merchant, order: Order, method: str) ->
     else:
         _fail(order, result)
     answered = result in (TxnResult.CHARGE, TxnResult.DECLINE, TxnResult.DECLINE_OTHER)
-    if not (answered and state.profile.webhook.only_async):
+    if not (answered and state.profile.webhook.only_async) and state.sends_webhooks(merchant):
         state.notify(notification(merchant, order), order.key)
     return result
 
@@ -130,7 +130,8 @@ def authenticate(state: SimState, merchant: Merchant, order: Order, *, completed
         _charge(state, merchant, order)
     else:
         _fail(order, result)
-    state.notify(notification(merchant, order), order.key)
+    if state.sends_webhooks(merchant):
+        state.notify(notification(merchant, order), order.key)
 
 
 async def _settle(state: SimState, merchant: Merchant, order: Order, stale: Notification) -> None:
@@ -204,4 +205,5 @@ async def _settle_refund(state: SimState, merchant: Merchant, order: Order, refu
     else:
         refund.state = RefundState.SUCCEEDED
         state.ledger.set_status(refund.ledger_seq, "succeeded")
-    state.notify(notification(merchant, order, refund), refund.key)
+    if state.sends_webhooks(merchant):
+        state.notify(notification(merchant, order, refund), refund.key)

@@ -17,14 +17,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from aiohttp import web
-
 from gateway_sim import lifecycle, paytm_wire
 from gateway_sim.draws import CallKey
 from gateway_sim.hooks import EntryFault, RefundResult, TxnResult
+from gateway_sim.http import HTTPGatewayTimeout, Response, Router
 from gateway_sim.juspay_api import ORDER_ID_RE
 from gateway_sim.paytm_wire import result
-from gateway_sim.runtime import STATE, SimState, reset_connection
+from gateway_sim.runtime import SimRequest, SimState, reset_connection
 from gateway_sim.state import Merchant, Order, OrderState, Refund
 from payments.gateways import checksum, paytm, paytm_envelope
 from payments.gateways.base import GatewayName
@@ -36,15 +35,15 @@ CODE_BAD_REQUEST = "1001"
 CODE_BAD_TOKEN = "1006"
 
 
-def reply(body: dict[str, Any], key: str | None, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=paytm_wire.response(body, key), content_type=JSON_TYPE)
+def reply(body: dict[str, Any], key: str | None, status: int = 200) -> Response:
+    return Response(status=status, body=paytm_wire.response(body, key), content_type=JSON_TYPE)
 
 
-def failure(code: str, message: str, key: str | None = None, status: int = 200) -> web.Response:
+def failure(code: str, message: str, key: str | None = None, status: int = 200) -> Response:
     return reply({"resultInfo": result("F", code, message)}, key, status)
 
 
-def http_fault(fault: EntryFault) -> web.Response | None:
+def http_fault(fault: EntryFault) -> Response | None:
     if fault is EntryFault.RATE_LIMIT:
         return failure("429", "Too many requests", status=429)
     if fault is EntryFault.SERVER_ERROR:
@@ -53,8 +52,8 @@ def http_fault(fault: EntryFault) -> web.Response | None:
 
 
 async def _envelope(
-    request: web.Request,
-) -> tuple[dict[str, Any], dict[str, Any], str] | web.Response:
+    request: SimRequest,
+) -> tuple[dict[str, Any], dict[str, Any], str] | Response:
     raw = await request.read()
     env = paytm_envelope.open_envelope(raw)
     if env is None:
@@ -63,14 +62,14 @@ async def _envelope(
 
 
 async def signed(
-    state: SimState, request: web.Request
-) -> tuple[Merchant, dict[str, Any]] | web.Response:
+    state: SimState, request: SimRequest
+) -> tuple[Merchant, dict[str, Any]] | Response:
     """The merchant and body of a signed request, or the error reply."""
     env = await _envelope(request)
-    if isinstance(env, web.Response):
+    if isinstance(env, Response):
         return env
     head, body, body_text = env
-    mid = as_str(body.get("mid")) or request.query.get("mid", "")
+    mid = as_str(body.get("mid")) or (request.query.get("mid") or "")
     merchant = state.registry.paytm_by_mid.get(mid)
     signature = as_str(head.get("signature")) or ""
     if merchant is None or not checksum.verify_string(body_text, merchant.api_key, signature):
@@ -78,7 +77,7 @@ async def signed(
     return merchant, body
 
 
-def _order_input(body: dict[str, Any], key: str) -> tuple[str, int, str] | web.Response:
+def _order_input(body: dict[str, Any], key: str) -> tuple[str, int, str] | Response:
     """``(order_id, amount, currency)`` of an initiate body, or the failure reply."""
     order_id = as_str(body.get("orderId")) or ""
     txn_amount = body.get("txnAmount")
@@ -101,7 +100,7 @@ def _field(body: dict[str, Any], outer: str, inner: str) -> str:
     return (as_str(value.get(inner)) or "") if isinstance(value, dict) else ""
 
 
-def _token_reply(order: Order, code: str, message: str, key: str) -> web.Response:
+def _token_reply(order: Order, code: str, message: str, key: str) -> Response:
     return reply(
         {
             "resultInfo": result("S", code, message),
@@ -113,16 +112,16 @@ def _token_reply(order: Order, code: str, message: str, key: str) -> web.Respons
     )
 
 
-async def initiate(request: web.Request) -> web.Response:
+async def initiate(request: SimRequest) -> Response:
     """``initiateTransaction`` (and the SDK's ``/order/initiate``)."""
-    state = request.app[STATE]
+    state = request.state
     got = await signed(state, request)
-    parsed: tuple[str, int, str] | web.Response | None = None
+    parsed: tuple[str, int, str] | Response | None = None
     call: CallKey | None = None
-    if not isinstance(got, web.Response):
+    if not isinstance(got, Response):
         merchant, body = got
         parsed = _order_input(body, merchant.api_key)
-        if not isinstance(parsed, web.Response):
+        if not isinstance(parsed, Response):
             existing = state.orders.get(PAYTM, merchant.merchant_id, parsed[0])
             if existing is not None:
                 call = (*existing.key, "initiate-again")
@@ -133,13 +132,13 @@ async def initiate(request: web.Request) -> web.Response:
                 )
     try:
         await state.delay("auth", call)
-    except web.HTTPGatewayTimeout:
-        if call is not None and isinstance(parsed, tuple) and not isinstance(got, web.Response):
+    except HTTPGatewayTimeout:
+        if call is not None and isinstance(parsed, tuple) and not isinstance(got, Response):
             state.draws.refused(PAYTM.value, got[0].merchant_id, parsed[0], call)
         raise
-    if isinstance(got, web.Response):
+    if isinstance(got, Response):
         return got
-    if isinstance(parsed, web.Response):
+    if isinstance(parsed, Response):
         return parsed
     merchant, body = got
     key = merchant.api_key
@@ -171,21 +170,21 @@ async def initiate(request: web.Request) -> web.Response:
     return _token_reply(order, paytm.CODE_OK, "Success", key)
 
 
-async def process(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
+async def process(request: SimRequest) -> Response:
+    state = request.state
     env = await _envelope(request)
     order: Order | None = None
     merchant: Merchant | None = None
     token = ""
-    if not isinstance(env, web.Response):
+    if not isinstance(env, Response):
         head, body, _ = env
-        mid = as_str(body.get("mid")) or request.query.get("mid", "")
-        order_id = as_str(body.get("orderId")) or request.query.get("orderId", "")
+        mid = as_str(body.get("mid")) or (request.query.get("mid") or "")
+        order_id = as_str(body.get("orderId")) or (request.query.get("orderId") or "")
         merchant = state.registry.paytm_by_mid.get(mid)
         order = state.orders.get(PAYTM, mid, order_id) if merchant else None
         token = as_str(head.get("txnToken")) or ""
     await state.delay("auth", None if order is None else (*order.key, "txn"))
-    if isinstance(env, web.Response):
+    if isinstance(env, Response):
         return env
     if merchant is None or order is None or not secrets.compare_digest(token, order.txn_token):
         return failure(CODE_BAD_TOKEN, "Invalid txnToken or order")
@@ -200,7 +199,7 @@ async def process(request: web.Request) -> web.StreamResponse:
         return failure(paytm.CODE_SYSTEM_ERROR, "System Error", status=500)
     if outcome is TxnResult.RESET:
         reset_connection(request)
-        return web.Response(status=200)
+        return Response(status=200)
     if outcome is TxnResult.AMBIGUOUS_TIMEOUT:
         await state.stall()
     return reply(
@@ -217,12 +216,12 @@ def _order_of(state: SimState, merchant: Merchant, body: dict[str, Any]) -> Orde
     return state.orders.get(PAYTM, merchant.merchant_id, as_str(body.get("orderId")) or "")
 
 
-async def order_status(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def order_status(request: SimRequest) -> Response:
+    state = request.state
     got = await signed(state, request)
     call: CallKey | None = None
     order: Order | None = None
-    if not isinstance(got, web.Response):
+    if not isinstance(got, Response):
         merchant, body = got
         order = _order_of(state, merchant, body)
         if order is not None:
@@ -232,7 +231,7 @@ async def order_status(request: web.Request) -> web.Response:
             order_id = as_str(body.get("orderId")) or ""
             call = state.draws.missing_order_key(PAYTM.value, merchant.merchant_id, order_id)
     await state.delay("status", call)
-    if isinstance(got, web.Response):
+    if isinstance(got, Response):
         return got
     assert call is not None  # set whenever the request was signed
     fault = http_fault(state.call_fault(call))
@@ -267,17 +266,17 @@ def _refund_call(order: Order | None, ref_id: str, body: dict[str, Any]) -> Call
     return (*order.key, "refund", amount, rank)
 
 
-async def refund(request: web.Request) -> web.Response:
+async def refund(request: SimRequest) -> Response:
     """The async refund (and the SDK's ``/refund/apply``)."""
-    state = request.app[STATE]
+    state = request.state
     got = await signed(state, request)
     order: Order | None = None
     call: CallKey | None = None
-    if not isinstance(got, web.Response):
+    if not isinstance(got, Response):
         order = _order_of(state, got[0], got[1])
         call = _refund_call(order, as_str(got[1].get("refId")) or "", got[1])
     await state.delay("refund", call)
-    if isinstance(got, web.Response):
+    if isinstance(got, Response):
         return got
     merchant, body = got
     key = merchant.api_key
@@ -310,13 +309,13 @@ async def refund(request: web.Request) -> web.Response:
     return reply(paytm_wire.refund_body(order, accepted), key)
 
 
-async def refund_status(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+async def refund_status(request: SimRequest) -> Response:
+    state = request.state
     got = await signed(state, request)
     found: Refund | None = None
     order: Order | None = None
     call: CallKey | None = None
-    if not isinstance(got, web.Response):
+    if not isinstance(got, Response):
         merchant, body = got
         order = _order_of(state, merchant, body)
         ref_id = as_str(body.get("refId")) or ""
@@ -329,7 +328,7 @@ async def refund_status(request: web.Request) -> web.Response:
             missing = state.draws.missing_order_key(PAYTM.value, merchant.merchant_id, order_id)
             call = (*missing, ref_id)
     await state.delay("status", call)
-    if isinstance(got, web.Response):
+    if isinstance(got, Response):
         return got
     assert call is not None  # set whenever the request was signed
     fault = http_fault(state.call_fault(call))
@@ -355,11 +354,11 @@ SDK_INITIATE_PATH = "/order/initiate"
 SDK_REFUND_PATH = "/refund/apply"
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(paytm.INITIATE_PATH, initiate)
-    app.router.add_post(SDK_INITIATE_PATH, initiate)
-    app.router.add_post(paytm.PROCESS_PATH, process)
-    app.router.add_post(paytm.ORDER_STATUS_PATH, order_status)
-    app.router.add_post(paytm.REFUND_PATH, refund)
-    app.router.add_post(SDK_REFUND_PATH, refund)
-    app.router.add_post(paytm.REFUND_STATUS_PATH, refund_status)
+def add_routes(router: Router[SimState]) -> None:
+    router.add_post(paytm.INITIATE_PATH, initiate)
+    router.add_post(SDK_INITIATE_PATH, initiate)
+    router.add_post(paytm.PROCESS_PATH, process)
+    router.add_post(paytm.ORDER_STATUS_PATH, order_status)
+    router.add_post(paytm.REFUND_PATH, refund)
+    router.add_post(SDK_REFUND_PATH, refund)
+    router.add_post(paytm.REFUND_STATUS_PATH, refund_status)

@@ -1,8 +1,8 @@
 """The simulator's live state and the behaviour shared by both gateway APIs.
 
-``SimState`` is stored on the app under a typed key; handlers reach it with
-``request.app[STATE]``. It owns the per-call random draws (``gateway_sim.draws``),
-the latency models, the merchants, orders, ledger and webhook dispatcher.
+One ``SimState`` is shared by every handler as ``request.state``. It owns the
+per-call random draws (``gateway_sim.draws``), the latency models, the
+merchants, orders, ledger and webhook dispatcher.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import asyncio
 import random
 from collections.abc import Coroutine
 from typing import Any
-
-from aiohttp import web
 
 from gateway_sim.config import FaultRates, Profile
 from gateway_sim.draws import CallKey, Draws
@@ -25,9 +23,10 @@ from gateway_sim.hooks import (
     plan_charge,
     plan_refund,
 )
+from gateway_sim.http import HTTPGatewayTimeout, Request
 from gateway_sim.latency import LatencyModel, build_models
 from gateway_sim.ledger import Ledger
-from gateway_sim.state import Orders, Registry
+from gateway_sim.state import Merchant, Orders, Registry
 from gateway_sim.webhooks import Dispatcher, Notification
 
 
@@ -80,6 +79,10 @@ class SimState:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def sends_webhooks(self, merchant: Merchant) -> bool:
+        """Whether a webhook to ``merchant`` would be sent: without, none is even built."""
+        return self.profile.webhook.enabled and bool(merchant.webhook_url)
+
     def notify(self, note: Notification, key: CallKey, delay: float = 0.0) -> None:
         """Send a webhook, sometimes twice (profile's duplicate rate).
 
@@ -118,7 +121,7 @@ class SimState:
             # Stall *before* doing anything, then give up: the caller has timed
             # out, and a status query (now or later) sees that nothing happened.
             await asyncio.sleep(seconds)
-            raise web.HTTPGatewayTimeout(
+            raise HTTPGatewayTimeout(
                 text='{"error":"upstream stalled"}', content_type="application/json"
             )
         if seconds > 0:
@@ -149,11 +152,12 @@ class SimState:
         await asyncio.sleep(self.profile.stall_s)
 
 
-def reset_connection(request: web.Request) -> None:
+def reset_connection(request: SimRequest) -> None:
     """Drop the connection without a reply: the client sees a reset."""
     transport = request.transport
     if transport is not None:
         transport.abort()
 
 
-STATE = web.AppKey("state", SimState)
+SimRequest = Request[SimState]
+"""A request to the simulator: its handlers reach the state as ``request.state``."""

@@ -26,8 +26,12 @@ def basic_auth(user: str, password: str = "") -> str:
     return f"Basic {token}"
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_basic_auth(value: str | None) -> tuple[str, str] | None:
-    """``(user, password)`` from an ``Authorization`` header, or None."""
+    """``(user, password)`` from an ``Authorization`` header, or None.
+
+    Cached: a service or gateway sees the same few credentials on every call.
+    """
     if not value:
         return None
     scheme, _, token = value.strip().partition(" ")

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from sim_helpers import PAYTM_KEY
 
 from gateway_sim.admin_client import GatewayAdmin
-from gateway_sim.app import create_app
+from gateway_sim.app import running
 from gateway_sim.config import PROFILES, SimSettings, apply_overrides
 from payments.gateways import (
     charge_flow,
@@ -92,11 +92,9 @@ async def env() -> AsyncIterator[Env]:
             "webhook": {"backoff_s": 0.05, "max_attempts": 3, "timeout_s": 2},
         },
     )
-    sserver = TestServer(create_app(SimSettings(profile=profile, seed=1)), host="127.0.0.1", port=0)
-    await sserver.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield Env(str(sserver.make_url("")), receiver, session)
-    await sserver.close()
+    settings = SimSettings(host="127.0.0.1", port=0, profile=profile, seed=1)
+    async with running(settings) as (_, port), aiohttp.ClientSession() as session:
+        yield Env(f"http://127.0.0.1:{port}", receiver, session)
     await rserver.close()
 
 
