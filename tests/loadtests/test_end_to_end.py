@@ -27,7 +27,7 @@ def test_quick_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
         # --quick made coarser still (the suite's time): the checks below need a capacity
         # per target, not a precise one
         [sys.executable, "-m", "paybench.cli", "run", "--quick", "--targets", "legacy,engine",
-         "--search-duration", "3",
+         "--search-duration", "3", "--search-warmup", "0.5", "--warmup", "0.5",
          "--duration", "3", "--search-resolution", "0.9", "--out", str(tmp_path / "runs"),
          "--label", "e2e"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400, check=False,
