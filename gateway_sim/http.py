@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024**2
 """Largest request body accepted; a larger one is answered 413 and the connection closed."""
 
+MAX_PIPELINED = 32
+"""Requests read ahead of the one being answered; past it the connection stops reading."""
+
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 S = TypeVar("S")
@@ -324,6 +327,7 @@ class _Connection(asyncio.Protocol, Generic[S]):
         self._too_large = False
         self._pending: deque[tuple[Request[S], bool]] = deque()
         self._busy = False
+        self._paused = False
         self._closing = False
 
     # -- asyncio.Protocol ----------------------------------------------------------------
@@ -403,6 +407,9 @@ class _Connection(asyncio.Protocol, Generic[S]):
             body=b"".join(self._body),
         )
         self._pending.append((request, self._parser.should_keep_alive()))
+        if len(self._pending) >= MAX_PIPELINED and self._transport is not None:
+            self._transport.pause_reading()  # the client sends faster than it reads
+            self._paused = True
         if not self._busy:
             self._next()
 
@@ -412,6 +419,10 @@ class _Connection(asyncio.Protocol, Generic[S]):
         """Answer the pending requests in order: at most one handler runs at a time."""
         while self._pending and not self._closing:
             request, keep_alive = self._pending.popleft()
+            if self._paused and len(self._pending) < MAX_PIPELINED // 2:
+                self._paused = False
+                if self._transport is not None:
+                    self._transport.resume_reading()
             found = self._server.router.resolve(request.method, request.path)
             if isinstance(found, Response):  # 404 or 405: answered at once
                 if not self._write(found, request, keep_alive):

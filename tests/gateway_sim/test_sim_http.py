@@ -12,6 +12,7 @@ import pytest
 
 from gateway_sim.http import (
     MAX_BODY,
+    MAX_PIPELINED,
     HTTPFound,
     Request,
     Response,
@@ -131,6 +132,17 @@ async def test_pipelined_requests_are_answered_in_order(srv: Running) -> None:
     assert (first[0], first[2]) == (200, b"/slow")
     assert (second[0], second[2]) == (200, b"/fast")
     assert srv.server.state.finished == ["/slow", "/fast"]
+
+
+async def test_a_long_pipeline_is_answered_in_full_and_in_order(srv: Running) -> None:
+    """Far more pipelined requests than are read ahead: reading pauses and resumes, none lost."""
+    n = MAX_PIPELINED * 4
+    reader, writer = await srv.connect()
+    writer.write(b"".join(b"GET /fast?i=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(n)))
+    replies = [await read_reply(reader) for _ in range(n)]
+    writer.close()
+    assert [status for status, _, _ in replies] == [200] * n
+    assert srv.server.state.finished == ["/fast"] * n
 
 
 async def test_keep_alive_serves_many_requests_on_one_connection(srv: Running) -> None:
