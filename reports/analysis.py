@@ -536,5 +536,8 @@ def composition(run: RunData, summaries: dict[str, Any],
                                if n in by_name] for name, info in summaries.items()
                         if info["summary_scope"] != headline.ALL_STEPS}
     steps = {name: cap["steps"] for name, cap in (caps or {}).items() if cap.get("steps")}
+    # started by the stack with no fixed number of requests per worker: an event loop
+    event_loop = {name for name, target in (run.config.targets or {}).items()
+                  if target.get("started_by_stack") and target.get("requests_per_worker") is None}
     return anatomy.section(headline_samples, trials={t.dir_name: t.samples for t in run.trials},
-                           steps=steps)
+                           steps=steps, event_loop=event_loop)

@@ -20,7 +20,7 @@ Pure: sample frames and result figures in, JSON-ready dicts and sentences out.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -210,8 +210,19 @@ def _ms(value: float | None) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
 
-def sentence(targets: Mapping[str, Mapping[str, Any]]) -> str:
-    """One sentence naming, per target, the part that dominates its median request."""
+AWAITED = frozenset({"db", "cache", "gateway"})
+LOOP_NOTE = " (wall time of its awaits, waits for its event loop included)"
+
+
+def sentence(targets: Mapping[str, Mapping[str, Any]],
+             event_loop: Collection[str] = ()) -> str:
+    """One sentence naming, per target, the part that dominates its median request.
+
+    A target in ``event_loop`` serves many requests per worker on an event loop: its
+    PostgreSQL, Redis and gateway parts are wall times of awaits, which include waiting for
+    the loop to run the request again; on a busy worker that wait can be most of the part,
+    so the sentence says so rather than blame the server awaited.
+    """
     clauses: list[str] = []
     for name, info in targets.items():
         median = (info.get("all") or {}).get("median")
@@ -222,19 +233,23 @@ def sentence(targets: Mapping[str, Mapping[str, Any]]) -> str:
             continue
         latency = _ms(median.get("latency_ms"))
         what = PHRASES[top["part"]]
+        note = LOOP_NOTE if name in event_loop and top["part"] in AWAITED else ""
         clauses.append(f"{name}: {top['share']:.0%} of the median request ({latency} ms) "
-                       f"is {what}")
+                       f"is {what}{note}")
     return ("; ".join(clauses) + ".") if clauses else ""
 
 
 def section(targets: Mapping[str, Iterable[pd.DataFrame]], *,
             trials: Mapping[str, pd.DataFrame],
-            steps: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> dict[str, Any]:
+            steps: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+            event_loop: Collection[str] = ()) -> dict[str, Any]:
     """The ``composition`` section of results.json.
 
     ``targets`` are each target's headline samples; ``trials`` every trial's samples by
     name (for the per-trial compositions that ``paybench compare`` tests); ``steps`` each
-    target's capacity or stairs step rows, for the composition at each step.
+    target's capacity or stairs step rows, for the composition at each step; ``event_loop``
+    the targets whose workers serve many requests at once on an event loop (see
+    :func:`sentence`).
     """
     per_target = {name: target_composition(frames) for name, frames in targets.items()}
     for name, rows in (steps or {}).items():
@@ -247,7 +262,7 @@ def section(targets: Mapping[str, Iterable[pd.DataFrame]], *,
         "labels": dict(LABELS),
         "available": available,
         "method": METHOD,
-        "sentence": sentence(per_target) if available else "",
+        "sentence": sentence(per_target, event_loop) if available else "",
         "targets": per_target,
         "trials": {name: comp for name, comp in per_trial.items() if comp is not None},
     }

@@ -119,6 +119,22 @@ def test_the_sentence_names_each_targets_dominant_part() -> None:
     assert set(result["trials"]) == {"legacy-1", "legacy-2", "engine-1"}
 
 
+def test_an_event_loop_targets_awaited_part_is_qualified() -> None:
+    """For a target on an event loop, a dominant PostgreSQL, Redis or gateway part is said
+    to include waits for the loop; a queue-dominated or one-request-per-worker target not."""
+    legacy = [samples(2000, queue=500.0, gateway=50.0, seed=1)]
+    engine = [samples(2000, queue=1.0, gateway=8.0, seed=3)]
+    result = anatomy.section({"legacy": legacy, "engine": engine},
+                             trials={"legacy-1": legacy[0], "engine-1": engine[0]},
+                             event_loop={"engine", "legacy"})
+    said = str(result["sentence"])
+    assert said.endswith("is the gateway (wall time of its awaits, waits for its event loop "
+                         "included).")
+    assert "(queue + network) (" not in said  # legacy's dominant part is the queue
+    plain = anatomy.section({"engine": engine}, trials={"engine-1": engine[0]})
+    assert str(plain["sentence"]).endswith("is the gateway.")
+
+
 def test_a_target_without_the_header_is_named_not_dropped() -> None:
     """A target whose responses carry no header is said to have no server timing; a run
     where no target has it has no sentence and no figure."""
