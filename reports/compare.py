@@ -60,6 +60,21 @@ LOAD_KEYS: tuple[tuple[str, ...], ...] = (
     ("knobs", "reconcile_interval_s"), ("knobs", "locustfile"),
 )
 TARGET_KEYS = ("workers", "pool", "external")
+# config.json's ``knobs`` hold every run setting as resolved. Each one is compared too unless
+# it is named here: where the run goes, how precise its figures are (trials and their order),
+# the harness's own timeouts, the simulator's seed, and the external targets' addresses (two
+# deployments of one service are what a comparison is for). A new setting is compared by
+# default.
+KNOBS_NOT_LOAD = frozenset({
+    "label", "out", "database_url", "redis_url", "target_urls", "api_keys", "seed",
+    "trials", "order", "confirm_trials", "step_trials", "idle_timeout_s", "stop_timeout_s",
+})
+# knobs already compared through a LOAD_KEYS path or TARGET_KEYS: not said twice
+KNOBS_COMPARED_ELSEWHERE = frozenset(
+    {path[-1] for path in LOAD_KEYS}
+    | {"model", "load_model", "targets", "workers", "db_pool_size", "slo_factor"}
+)
+KNOB_PREFIXES_COMPARED_ELSEWHERE = ("search_", "sweep_", "step_")
 _MISSING = object()
 
 
@@ -138,6 +153,15 @@ def config_differences(config_a: RunDoc, config_b: RunDoc) -> list[str]:
         a, b = _get(config_a.recorded, keys), _get(config_b.recorded, keys)
         if a is not _MISSING and b is not _MISSING and a != b:
             diffs.append(f"{'.'.join(keys)}: {_short(a)} -> {_short(b)}")
+    knobs_a = _get(config_a.recorded, ("knobs",))
+    knobs_b = _get(config_b.recorded, ("knobs",))
+    if isinstance(knobs_a, dict) and isinstance(knobs_b, dict):
+        for name in sorted(set(knobs_a) & set(knobs_b)):
+            if (name in KNOBS_NOT_LOAD or name in KNOBS_COMPARED_ELSEWHERE
+                    or name.startswith(KNOB_PREFIXES_COMPARED_ELSEWHERE)):
+                continue
+            if knobs_a[name] != knobs_b[name]:
+                diffs.append(f"knobs.{name}: {_short(knobs_a[name])} -> {_short(knobs_b[name])}")
     targets_a = config_a.targets or {}
     targets_b = config_b.targets or {}
     if targets_a and targets_b and set(targets_a) != set(targets_b):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.config import RunConfig
 from reports import GateSpecError, parse_regression, parse_slo
 from reports.cli_commands import compare_command, report_command
-from reports.compare import compare_runs, format_comparison
+from reports.compare import KNOBS_NOT_LOAD, compare_runs, format_comparison
 from reports.gates import evaluate_regression, evaluate_slo
 
 
@@ -212,3 +214,28 @@ def test_compare_gates_only_significant_changes_by_default(
     assert compare_command([str(a), str(b), "--fail-on", spec]) == 0
     assert compare_command([str(a), str(b), "--fail-on", spec, "--gate-insignificant"]) == 1
     assert "gate FAILED" in capsys.readouterr().out
+
+
+def test_compare_names_any_run_setting_that_changes_the_load(
+        small_run: Path, tmp_path: Path) -> None:
+    """Every recorded setting is compared unless it only says where the run goes or how
+    precise it is: a changed poll interval is named once, a changed label, output folder,
+    trial count or external address is not, and a changed user count is not said twice."""
+    knobs = {"label": "a", "out": "runs", "trials": 5, "target_urls": ["x=http://a"],
+             "poll_interval_s": 0.2, "browse_pool": 5, "users": 20}
+    runs = []
+    for name, changes in (("a", {}), ("b", {"label": "b", "out": "elsewhere", "trials": 3,
+                                            "target_urls": ["x=http://b"],
+                                            "poll_interval_s": 0.5})):
+        run = Path(shutil.copytree(small_run, tmp_path / name))
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        config["knobs"] = {**knobs, **changes}
+        (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        runs.append(run)
+    assert compare_runs(*runs).config_differences == ["knobs.poll_interval_s: 0.2 -> 0.5"]
+
+
+def test_settings_left_out_of_the_comparison_are_real_settings() -> None:
+    """Each setting the comparison leaves out by name is a run setting (no stale names)."""
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    assert names >= KNOBS_NOT_LOAD, KNOBS_NOT_LOAD - names
