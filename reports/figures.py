@@ -308,10 +308,10 @@ def fig_capacity(results: dict[str, Any]) -> Figure | None:
         p99_all = np.array([_nan(r.get("p99_ms")) for r in rows])
         done_all = np.array([_nan(r.get("completed_rps")) for r in rows])
         x = np.unique(x_all)
-        p99 = np.array([np.nanmedian(p99_all[x_all == v]) for v in x])
-        p50 = np.array([np.nanmedian([_nan(r.get("p50_ms")) for r in rows
-                                      if r["offered"] == v]) for v in x])
-        done = np.array([np.nanmedian(done_all[x_all == v]) for v in x])
+        p99 = np.array([_median(p99_all[x_all == v]) for v in x])
+        p50 = np.array([_median([_nan(r.get("p50_ms")) for r in rows if r["offered"] == v])
+                        for v in x])
+        done = np.array([_median(done_all[x_all == v]) for v in x])
         ax_p.plot(x, p99, "-", color=colors[name], lw=1.4, label=f"{name} p99")
         ax_p.plot(x, p50, ":", color=colors[name], lw=1.0, label=f"{name} p50")
         ax_p.scatter(x_all[held], p99_all[held], s=10, color=colors[name], zorder=3)
@@ -346,6 +346,14 @@ def fig_capacity(results: dict[str, Any]) -> Figure | None:
 
 def _nan(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else math.nan
+
+
+def _median(values: Any) -> float:
+    """The median of the figures that exist; NaN, without numpy's warning, when none does
+    (a step cut short before it measured anything)."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[~np.isnan(arr)]
+    return float(np.median(arr)) if arr.size else math.nan
 
 
 def _objective_ms(results: dict[str, Any]) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,6 +168,18 @@ def test_sweep_capacity(sweep_run: Path) -> None:
     assert caps["engine"]["max_sustainable_rps"] > caps["legacy"]["max_sustainable_rps"]
     assert "max sustainable" in results["verdict"]["text"]
     assert fig_capacity(results) is not None
+
+
+def test_capacity_figure_of_a_step_without_figures_warns_nothing(sweep_run: Path) -> None:
+    """A step cut short before it measured anything (no p50, p99 or completions) is drawn
+    as a gap, with no numpy warning about an empty median."""
+    results = build_results(load_run(sweep_run))
+    step = dict(results["capacity"]["legacy"]["steps"][0])
+    step.update(offered=1234.0, p50_ms=None, p99_ms=None, completed_rps=None, sustained=False)
+    results["capacity"]["legacy"]["steps"].append(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fig_capacity(results) is not None
 
 
 def test_slo_spec_changes_knee_and_adds_gates(sweep_run: Path) -> None:
