@@ -12,6 +12,16 @@ initiate + process). Client and server share the machine, so the measured rate
 is a lower bound for the simulator alone (often the Python client is the
 bottleneck); the simulator's own CPU time per request, and the rate one
 fully used simulator core would sustain at that cost, are printed too.
+
+``--paced RATE`` measures instead what a service's load costs the simulator:
+Juspay charges (order + txn) at RATE calls per second from the services' own
+gateway client (``serving.gateway_http``), webhooks only for outcomes the
+reply lacks (as the engine benchmarks set it), and prints the simulator's CPU
+per call, user and system apart. A saturated simulator answers many requests
+per wake-up of its event loop; a paced one wakes up for most of them, as it
+does beside a service::
+
+    .venv/bin/python benchmarks/gateway_sim_throughput.py --paced 2000 --seconds 8
 """
 
 from __future__ import annotations
@@ -27,10 +37,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import uvloop
 
 from gateway_sim.admin_client import GatewayAdmin
 from payments.gateways import juspay, paytm
 from payments.gateways.base import ChargeRequest, GatewayCredentials, GatewayName, HttpRequest
+from serving.gateway_http import GatewayHttpClient
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYTM_KEY = "benchKey16bytes!"
@@ -49,13 +61,63 @@ def start_sim() -> tuple[subprocess.Popen[str], str]:
     return proc, line.split("listening on ", 1)[1].split()[0]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process from /proc (Linux); 0.0 elsewhere."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process from /proc (Linux); zeros elsewhere."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process from /proc (Linux); 0.0 elsewhere."""
+    return sum(cpu_split(pid))
+
+
+async def paced_charges(url: str, pid: int, rate: float, seconds: float) -> None:
+    """Juspay charges at ``rate`` calls/s from the services' client; sim CPU per call."""
+    creds = GatewayCredentials(GatewayName.JUSPAY, "bench_j", "bench_key")
+    client = GatewayHttpClient(url)
+    run_id = secrets.token_hex(3)
+    calls = 0
+
+    async def charge(n: int) -> None:
+        nonlocal calls
+        req = ChargeRequest(f"q{run_id}{n}", 10_000, "INR", "card")
+        for call in (juspay.create_order_request(creds, req),
+                     juspay.create_txn_request(creds, req)):  # fmt: skip
+            status, _, _ = await client.request(
+                call.method, call.path, dict(call.headers), call.body, 5.0
+            )
+            if status != 200:
+                raise SystemExit(f"{call.method} {call.path} answered {status}")
+            calls += 1
+
+    for n in range(200):  # warm-up: connections open, code paths hot
+        await charge(-n - 1)
+    calls = 0
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+    user0, sys0 = cpu_split(pid)
+    start = loop.time()
+    sent = 0
+    while loop.time() - start < seconds:
+        due = start + sent / (rate / 2)  # two calls per charge
+        if due > loop.time():
+            await asyncio.sleep(due - loop.time())
+        task = loop.create_task(charge(sent))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        sent += 1
+    await asyncio.gather(*tasks)
+    elapsed = loop.time() - start
+    user1, sys1 = cpu_split(pid)
+    await client.close()
+    user, system = (user1 - user0) / calls * 1e6, (sys1 - sys0) / calls * 1e6
+    print(f"paced Juspay charges: {calls / elapsed:.0f} calls/s for {elapsed:.1f} s; "
+          f"sim CPU {user + system:.1f} us/call (user {user:.1f}, system {system:.1f})")
 
 
 async def run_scenario(
@@ -98,7 +160,12 @@ async def main_async(args: argparse.Namespace) -> None:
             for gateway, merchant_id, key in (("juspay", "bench_j", "bench_key"),
                                               ("paytm", "BENCHMID", PAYTM_KEY)):  # fmt: skip
                 admin.add_merchant({"gateway": gateway, "merchant_id": merchant_id, "api_key": key})
-        await measure(args, url, proc.pid)
+        if args.paced:
+            with GatewayAdmin(url) as admin:
+                admin.set_profile({"webhook": {"only_async": True}})
+            await paced_charges(url, proc.pid, args.paced, args.seconds)
+        else:
+            await measure(args, url, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -167,7 +234,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--max-requests", type=int, default=200_000)
-    asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--paced", type=float, metavar="RATE",
+                        help="Juspay calls per second from the services' client (see above)")
+    uvloop.run(main_async(parser.parse_args()))
 
 
 if __name__ == "__main__":
