@@ -10,6 +10,7 @@ what is here, so every number in report.html is also in results.json.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -521,9 +522,30 @@ def analyse_run(run: RunData, slo: Slo | None = None) -> dict[str, Any]:
     results["composition"] = composition(run, summaries, caps)
     results["verdict"] = verdict(results, run.config.load)
     results["method"] = method_note(results, run.config.load)
+    webhooks = webhook_note(run.config.gateway)
+    if webhooks:
+        results["method"] = (results["method"] + " " + webhooks).strip()
     if results["composition"]["available"]:
         results["method"] = (results["method"] + " " + anatomy.METHOD_NOTE).strip()
     return results
+
+
+def webhook_note(gateway: Mapping[str, Any] | None) -> str:
+    """What the simulator's webhooks added to the load (``gateway``: its effective profile
+    from config.json); empty when the run recorded no profile or sent none."""
+    hooks = (gateway or {}).get("webhook")
+    if not isinstance(hooks, Mapping) or not hooks.get("enabled"):
+        return ""
+    which = ("every outcome a reply did not give (pending payments, refunds, failed calls)"
+             if hooks.get("only_async") else "every payment and refund outcome")
+    extras = [f"{float(rate):.0%} {what}" for rate, what in (
+        (hooks.get("duplicate_rate") or 0, "sent twice"),
+        (hooks.get("out_of_order_rate") or 0, "with a stale event after the final one"),
+    ) if rate]  # fmt: skip
+    return (f"The gateway simulator sent a webhook for {which}"
+            + (f" ({', '.join(extras)})" if extras else "")
+            + ", as Juspay and Paytm do: each target received and applied its own during "
+            "the trials, so that work is inside every figure.")
 
 
 def composition(run: RunData, summaries: dict[str, Any],

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reports import build_results, load_run, render_run, summary_table
+from reports.analysis import webhook_note
 from reports.figures import fig_capacity, fig_gateway_sweep
 from reports.markup import markdown_text
 from reports.render import RenderedReport
@@ -250,3 +251,16 @@ def test_verdict_warns_about_errors(synth: Callable[..., Path], make_run: object
     breaches = results["targets"]["engine"]["slo_breaches"]
     assert [b["objective"] for b in breaches][-1] == "errors <= 1%"
     assert results["targets"]["legacy"]["slo_breaches"] == []
+
+
+def test_method_says_what_the_simulators_webhooks_added(sweep_run: Path) -> None:
+    """A run whose simulator sent webhooks says so in its method text, with the duplicate and
+    out-of-order rates; a run that recorded no gateway profile says nothing of them."""
+    profile = {"webhook": {"enabled": True, "only_async": False, "duplicate_rate": 0.05,
+                           "out_of_order_rate": 0.0}}
+    said = webhook_note(profile)
+    assert said.startswith("The gateway simulator sent a webhook for every payment and refund")
+    assert "(5% sent twice)" in said
+    assert webhook_note({"webhook": {"enabled": False}}) == ""
+    results = build_results(load_run(sweep_run))
+    assert "webhook" not in results["method"]  # the fixture recorded no gateway profile
