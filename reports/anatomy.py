@@ -57,7 +57,8 @@ METHOD_NOTE = (
 METHOD = (
     "Latency anatomy: each service reports per response, in a Server-Timing header, the "
     "time its handler spent in PostgreSQL, Redis and gateway calls and in its own code "
-    "(app); queue + network is the client's latency minus the handler's total: waiting "
+    "(app), a database part including any wait for a pool connection; queue + network is "
+    "the client's latency minus the handler's total: waiting "
     "for a free worker, the network both ways, HTTP handling outside the handler and, in "
     "the open model, the load generator's lateness. An async service's parts are wall "
     "times of its awaits, so its waits for the event loop fall inside them, not in the "
@@ -210,8 +211,12 @@ def _ms(value: float | None) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
 
-AWAITED = frozenset({"db", "cache", "gateway"})
-LOOP_NOTE = " (wall time of its awaits, waits for its event loop included)"
+LOOP_NOTES: dict[str, str] = {
+    "db": " (wall time of its awaits, waits for a pool connection and for its event loop "
+          "included)",
+    "cache": " (wall time of its awaits, waits for its event loop included)",
+    "gateway": " (wall time of its awaits, waits for its event loop included)",
+}
 
 
 def sentence(targets: Mapping[str, Mapping[str, Any]],
@@ -233,7 +238,7 @@ def sentence(targets: Mapping[str, Mapping[str, Any]],
             continue
         latency = _ms(median.get("latency_ms"))
         what = PHRASES[top["part"]]
-        note = LOOP_NOTE if name in event_loop and top["part"] in AWAITED else ""
+        note = LOOP_NOTES.get(top["part"], "") if name in event_loop else ""
         clauses.append(f"{name}: {top['share']:.0%} of the median request ({latency} ms) "
                        f"is {what}{note}")
     return ("; ".join(clauses) + ".") if clauses else ""

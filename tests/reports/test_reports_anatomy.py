@@ -121,7 +121,8 @@ def test_the_sentence_names_each_targets_dominant_part() -> None:
 
 def test_an_event_loop_targets_awaited_part_is_qualified() -> None:
     """For a target on an event loop, a dominant PostgreSQL, Redis or gateway part is said
-    to include waits for the loop; a queue-dominated or one-request-per-worker target not."""
+    to include waits for the loop (and PostgreSQL for a pool connection); a queue-dominated
+    or one-request-per-worker target not."""
     legacy = [samples(2000, queue=500.0, gateway=50.0, seed=1)]
     engine = [samples(2000, queue=1.0, gateway=8.0, seed=3)]
     result = anatomy.section({"legacy": legacy, "engine": engine},
@@ -133,6 +134,11 @@ def test_an_event_loop_targets_awaited_part_is_qualified() -> None:
     assert "(queue + network) (" not in said  # legacy's dominant part is the queue
     plain = anatomy.section({"engine": engine}, trials={"engine-1": engine[0]})
     assert str(plain["sentence"]).endswith("is the gateway.")
+    pooled = [samples(2000, queue=1.0, gateway=1.0, db=30.0, seed=4)]
+    said_db = str(anatomy.section({"engine": pooled}, trials={"engine-1": pooled[0]},
+                                  event_loop={"engine"})["sentence"])
+    assert said_db.endswith("is PostgreSQL (wall time of its awaits, waits for a pool "
+                            "connection and for its event loop included).")
 
 
 def test_a_target_without_the_header_is_named_not_dropped() -> None:
